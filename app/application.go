@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/livekit/protocol/livekit"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/siyu-live/siyu/edge"
+	"github.com/siyu-live/siyu/jobs"
+	"github.com/siyu-live/siyu/outbox"
+)
+
+// application is Siyu wired together: every service built by hand from the
+// configuration and the stores, once, for the HTTP API and the worker alike.
+type application struct {
+	cfg   Config
+	log   *slog.Logger
+	st    *stores
+	reg   *prometheus.Registry
+	doc   *edge.Doc
+	queue *asynq.Client
+	relay *outbox.Relay
+	rooms *lksdk.RoomServiceClient
+}
+
+func newApplication(cfg Config, log *slog.Logger, st *stores) (*application, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &application{
+		cfg:   cfg,
+		log:   log,
+		st:    st,
+		reg:   reg,
+		doc:   edge.NewDoc("Siyu API", buildVersion(), "The shopper API (/mp/v1) and the staff API (/console/api/v1) of Siyu."),
+		queue: asynq.NewClient(st.redisOpt),
+		rooms: lksdk.NewRoomServiceClient(httpURL(cfg.LiveKitURL), cfg.LiveKitAPIKey, cfg.LiveKitAPISecret),
+	}
+	a.relay = outbox.NewRelay(st.db, jobs.NewEnqueuer(a.queue), log, time.Second, reg)
+	return a, nil
+}
+
+// Close releases what the application opened (the stores belong to the caller).
+func (a *application) Close() {
+	a.queue.Close()
+}
+
+// checks are what /readyz asks about.
+func (a *application) checks() []edge.Check {
+	return []edge.Check{
+		{Name: "database", Fn: func(ctx context.Context) error { return a.st.db.PingContext(ctx) }},
+		{Name: "redis", Fn: func(ctx context.Context) error { return a.st.redis.Ping(ctx).Err() }},
+		{Name: "livekit", Fn: func(ctx context.Context) error {
+			_, err := a.rooms.ListRooms(ctx, &livekit.ListRoomsRequest{})
+			return err
+		}},
+	}
+}
+
+// httpApp builds the fiber app with every route.
+func (a *application) httpApp() (*fiber.App, error) {
+	app := edge.New(edge.Config{
+		BodyLimit:     a.cfg.BodyLimit,
+		ReadTimeout:   a.cfg.ReadTimeout,
+		WriteTimeout:  a.cfg.WriteTimeout,
+		ConsoleOrigin: a.cfg.ConsoleOrigin,
+		Logger:        a.log,
+		Registry:      a.reg,
+	})
+	edge.MountOps(app, a.checks(), a.reg)
+	app.Get("/openapi.json", a.doc.Serve)
+	return app, nil
+}
+
+// worker builds the asynq server with every task handler.
+func (a *application) worker() (*asynq.Server, *asynq.ServeMux) {
+	return jobs.NewServer(a.st.redisOpt, jobs.ServerConfig{
+		Concurrency:     a.cfg.WorkerConcurrency,
+		ShutdownTimeout: a.cfg.ShutdownTimeout,
+		Logger:          a.log,
+		Registry:        a.reg,
+	})
+}
+
+// runWorker runs the job worker and the outbox relay until ctx is done.
+func (a *application) runWorker(ctx context.Context) error {
+	srv, mux := a.worker()
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		a.relay.Run(ctx)
+	}()
+	a.log.Info("worker started", "concurrency", a.cfg.WorkerConcurrency)
+	<-ctx.Done()
+	// Shutdown waits up to ShutdownTimeout for running jobs; unfinished ones
+	// go back to the queue and run again (handlers are idempotent).
+	srv.Shutdown()
+	<-relayDone
+	a.log.Info("worker stopped")
+	return nil
+}
+
+// httpURL turns a ws(s):// LiveKit URL into the http(s):// URL its API uses.
+func httpURL(u string) string {
+	switch {
+	case strings.HasPrefix(u, "ws://"):
+		return "http://" + strings.TrimPrefix(u, "ws://")
+	case strings.HasPrefix(u, "wss://"):
+		return "https://" + strings.TrimPrefix(u, "wss://")
+	}
+	return u
+}
+

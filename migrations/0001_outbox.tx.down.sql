@@ -1,0 +1,3 @@
+DROP TABLE processed_tasks;
+--bun:split
+DROP TABLE outbox;
