@@ -14,8 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/siyu-live/siyu/console"
 	"github.com/siyu-live/siyu/edge"
 	"github.com/siyu-live/siyu/jobs"
+	miniprogramapi "github.com/siyu-live/siyu/miniprogram-api"
 	"github.com/siyu-live/siyu/outbox"
 )
 
@@ -77,6 +79,18 @@ func (a *application) httpApp() (*fiber.App, error) {
 	})
 	edge.MountOps(app, a.checks(), a.reg)
 	app.Get("/openapi.json", a.doc.Serve)
+	mp := miniprogramapi.New(miniprogramapi.Config{
+		Logger: a.log,
+	})
+	if err := mp.Mount(app, a.doc); err != nil {
+		return nil, err
+	}
+	staffAPI := console.New(console.Config{
+		Logger: a.log,
+	})
+	if err := staffAPI.Mount(app, a.doc); err != nil {
+		return nil, err
+	}
 	return app, nil
 }
 

@@ -1,0 +1,46 @@
+// Package miniprogramapi is the shopper HTTP API (/mp/v1) that a brand's
+// mini-program calls: its routes, handlers, request and response types,
+// member authentication and its error table.
+package miniprogramapi
+
+import (
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/siyu-live/siyu/edge"
+)
+
+// Prefix is where the API is mounted.
+const Prefix = "/mp/v1"
+
+// Config holds what the API needs: the services it calls, each behind a
+// small interface declared in this package.
+type Config struct {
+	Logger   *slog.Logger
+	Sessions Sessions
+}
+
+// API is the shopper HTTP API.
+type API struct {
+	log      *slog.Logger
+	sessions Sessions
+}
+
+// New returns the API.
+func New(cfg Config) *API {
+	return &API{log: cfg.Logger, sessions: cfg.Sessions}
+}
+
+// Mount registers every route under Prefix on root and describes them in doc.
+func (a *API) Mount(root *fiber.App, doc *edge.Doc) error {
+	sub := fiber.New(fiber.Config{ErrorHandler: edge.ErrorHandler(a.log, errorTable)})
+	if err := doc.Register(sub, Prefix, a.routes()...); err != nil {
+		return err
+	}
+	root.Mount(Prefix, sub)
+	return nil
+}
+
+// handlers lists a route's handlers.
+func handlers(h ...fiber.Handler) []fiber.Handler { return h }
