@@ -1,10 +1,12 @@
 package edge
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -99,12 +101,23 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 	return m
 }
 
+// unmatched reports whether err is fiber's answer to a path no route
+// matches; such requests are labelled "unmatched" rather than by raw path.
+func unmatched(err error) bool {
+	var fe *fiber.Error
+	return errors.As(err, &fe) && fe.Code == fiber.StatusNotFound && strings.HasPrefix(fe.Message, "Cannot ")
+}
+
 // observe logs every request once and records its latency by route (the
 // route pattern, never the raw path, so IDs do not explode the series).
 func observe(log *slog.Logger, m *httpMetrics) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		err := c.Next()
+		route := c.Route().Path
+		if unmatched(err) {
+			route = "unmatched"
+		}
 		if err != nil {
 			// Let the error handler write the answer now, so the status we
 			// record and log is the one the client sees.
@@ -114,10 +127,6 @@ func observe(log *slog.Logger, m *httpMetrics) fiber.Handler {
 		}
 		elapsed := time.Since(start)
 		status := c.Response().StatusCode()
-		route := "unmatched"
-		if r := c.Route(); r != nil && r.Path != "" && status != fiber.StatusNotFound {
-			route = r.Path
-		}
 		m.duration.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		if status >= 500 {
