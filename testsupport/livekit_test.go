@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
 )
 
 func TestStartLiveKit(t *testing.T) {
