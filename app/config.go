@@ -47,6 +47,7 @@ var settings = []setting{
 	{"WECHATPAY_APIV3_KEY", "", true, "APIv3 key (32 characters)"},
 	{"WECHATPAY_PUBLIC_KEY_ID", "", false, "WeChat Pay public key id (PUB_KEY_ID_…) for public-key mode"},
 	{"WECHATPAY_PUBLIC_KEY", "", true, "WeChat Pay public key (PEM) for public-key mode; with neither, platform certificates are downloaded"},
+	{"WECHATPAY_VERIFY_MODE", "", false, "how WeChat Pay's signatures are verified: public_key, certificate (platform certificates downloaded), or migrating (both, while a merchant moves to the public key); default: public_key when WECHATPAY_PUBLIC_KEY is set, else certificate"},
 	{"WECOM_CORP_ID", "", false, "WeCom corp id"},
 	{"WECOM_CORP_SECRET", "", true, "WeCom customer-contact secret"},
 	{"WECOM_AGENT_ID", "", false, "WeCom agent id"},
@@ -83,6 +84,7 @@ type Config struct {
 	PayAPIv3Key        string
 	PayPublicKeyID     string
 	PayPublicKey       string
+	PayVerifyMode      string
 	WeComCorpID        string
 	WeComCorpSecret    string
 	WeComAgentID       string
@@ -247,6 +249,21 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		if (c.PayPublicKeyID == "") != (c.PayPublicKey == "") {
 			return c, &ConfigError{"WECHATPAY_PUBLIC_KEY_ID", "set both WECHATPAY_PUBLIC_KEY_ID and WECHATPAY_PUBLIC_KEY, or neither"}
 		}
+	}
+	c.PayVerifyMode = v["WECHATPAY_VERIFY_MODE"]
+	switch c.PayVerifyMode {
+	case "":
+		c.PayVerifyMode = "certificate"
+		if c.PayPublicKey != "" {
+			c.PayVerifyMode = "public_key"
+		}
+	case "public_key", "migrating":
+		if c.WeChatSandbox == "off" && c.PayPublicKey == "" {
+			return c, &ConfigError{"WECHATPAY_VERIFY_MODE", c.PayVerifyMode + " needs WECHATPAY_PUBLIC_KEY_ID and WECHATPAY_PUBLIC_KEY"}
+		}
+	case "certificate":
+	default:
+		return c, &ConfigError{"WECHATPAY_VERIFY_MODE", fmt.Sprintf("must be public_key, certificate or migrating, not %q", c.PayVerifyMode)}
 	}
 	if c.WeComCallbackAES != "" && len(c.WeComCallbackAES) != 43 {
 		return c, &ConfigError{"WECOM_CALLBACK_AES_KEY", "must be 43 characters"}

@@ -19,6 +19,7 @@ Commands:
   serve [--migrate] [--with-worker]   run the HTTP API (and the job worker in-process)
   worker                              run the job worker
   migrate up|down|status              apply, roll back or list schema migrations
+  sandbox [--addr :8090]              run the offline WeChat, WeCom and WeChat Pay sandbox
   version                             print the version
   help                                print this help
 
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdWorker(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "sandbox":
+		err = cmdSandbox(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "siyu: unknown command %q\n\n%s", cmd, usage)
 		return 2
