@@ -18,7 +18,8 @@ import (
 type siyu struct {
 	URL    string
 	stderr *lockedBuffer
-	done   chan int
+	done   chan struct{} // closed when run returns
+	code   int           // run's exit code, once done is closed
 	cancel context.CancelFunc
 }
 
@@ -30,8 +31,8 @@ func (s *siyu) Stop(t testing.TB) int {
 	t.Helper()
 	s.cancel()
 	select {
-	case code := <-s.done:
-		return code
+	case <-s.done:
+		return s.code
 	case <-time.After(30 * time.Second):
 		t.Fatalf("siyu did not stop within 30s\n%s", s.Logs())
 		return -1
@@ -58,11 +59,11 @@ func startSiyu(t testing.TB, env map[string]string, args ...string) *siyu {
 	getenv := func(k string) string { return full[k] }
 	ctx, cancel := context.WithCancel(context.Background())
 	outR, outW := io.Pipe()
-	s := &siyu{stderr: &lockedBuffer{}, done: make(chan int, 1), cancel: cancel}
+	s := &siyu{stderr: &lockedBuffer{}, done: make(chan struct{}), cancel: cancel}
 	go func() {
-		code := run(ctx, append([]string{"siyu"}, args...), getenv, outW, s.stderr)
+		s.code = run(ctx, append([]string{"siyu"}, args...), getenv, outW, s.stderr)
 		outW.Close()
-		s.done <- code
+		close(s.done)
 	}()
 	addr := make(chan string, 1)
 	go func() {
@@ -77,8 +78,8 @@ func startSiyu(t testing.TB, env map[string]string, args ...string) *siyu {
 	select {
 	case u, ok := <-addr:
 		if !ok {
-			code := <-s.done
-			t.Fatalf("siyu exited with %d before listening\n%s", code, s.Logs())
+			<-s.done
+			t.Fatalf("siyu exited with %d before listening\n%s", s.code, s.Logs())
 		}
 		s.URL = u
 	case <-time.After(60 * time.Second):
