@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -43,11 +44,27 @@ const (
 // has not been built (make livekit); in CI it fails.
 func StartLiveKit(t testing.TB, opts LiveKitOptions) *LiveKit {
 	t.Helper()
-	bin := LiveKitBinary()
-	if _, err := os.Stat(bin); err != nil {
-		need(t, "LiveKit server not built at %s (run make livekit): %v", bin, err)
+	if _, err := os.Stat(LiveKitBinary()); err != nil {
+		need(t, "LiveKit server not built at %s (run make livekit): %v", LiveKitBinary(), err)
 	}
-	port, tcpPort, udpPort := freeTCPPort(t), freeTCPPort(t), freeUDPPort(t)
+	lk, stop, err := LaunchLiveKit(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return lk
+}
+
+// LaunchLiveKit starts the pinned bin/livekit-server on loopback with free
+// ports, waits until it answers, and returns it with the function that
+// stops it. Tests use StartLiveKit; the benchmarks call this directly.
+func LaunchLiveKit(opts LiveKitOptions) (*LiveKit, func(), error) {
+	bin := LiveKitBinary()
+	ports, err := freePorts()
+	if err != nil {
+		return nil, nil, err
+	}
+	port, tcpPort, udpPort := ports[0], ports[1], ports[2]
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "port: %d\n", port)
 	fmt.Fprintf(&cfg, "rtc:\n  tcp_port: %d\n  udp_port: %d\n  use_external_ip: false\n", tcpPort, udpPort)
@@ -64,19 +81,21 @@ func StartLiveKit(t testing.TB, opts LiveKitOptions) *LiveKit {
 	cmd.Stdout = logs
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start LiveKit: %v", err)
+		return nil, nil, fmt.Errorf("start LiveKit: %w", err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
+	stop := func() {
+		// LiveKit drains rooms on a signal for up to several seconds; a test
+		// server holds nothing worth draining, so give it a moment only.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(time.Second):
 			_ = cmd.Process.Kill()
 			<-done
 		}
-	})
+	}
 	lk := &LiveKit{
 		URL:       fmt.Sprintf("ws://127.0.0.1:%d", port),
 		HTTPURL:   fmt.Sprintf("http://127.0.0.1:%d", port),
@@ -90,11 +109,12 @@ func StartLiveKit(t testing.TB, opts LiveKitOptions) *LiveKit {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return lk
+				return lk, stop, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("LiveKit did not answer within 30s: %v\n%s", err, logs.String())
+			stop()
+			return nil, nil, fmt.Errorf("LiveKit did not answer within 30s: %v\n%s", err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -122,24 +142,24 @@ func ModuleRoot() string {
 	}
 }
 
-func freeTCPPort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+// freePorts returns two free TCP ports and one free UDP port on loopback.
+func freePorts() ([3]int, error) {
+	var out [3]int
+	for i := range 2 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return out, fmt.Errorf("free port: %w", err)
+		}
+		defer l.Close()
+		out[i] = l.Addr().(*net.TCPAddr).Port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func freeUDPPort(t testing.TB) int {
-	t.Helper()
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("free udp port: %v", err)
+		return out, fmt.Errorf("free udp port: %w", err)
 	}
 	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	out[2] = c.LocalAddr().(*net.UDPAddr).Port
+	return out, nil
 }
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
