@@ -14,11 +14,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/siyu-live/siyu/community"
 	"github.com/siyu-live/siyu/console"
 	"github.com/siyu-live/siyu/edge"
 	"github.com/siyu-live/siyu/jobs"
+	"github.com/siyu-live/siyu/live"
 	miniprogramapi "github.com/siyu-live/siyu/miniprogram-api"
 	"github.com/siyu-live/siyu/outbox"
+	"github.com/siyu-live/siyu/staff"
 )
 
 // application is Siyu wired together: every service built by hand from the
@@ -32,6 +35,21 @@ type application struct {
 	queue *asynq.Client
 	relay *outbox.Relay
 	rooms *lksdk.RoomServiceClient
+
+	// --- identity ---
+	wechat  *wechatClients
+	members *community.Members
+	staff   *staff.Service
+
+	// --- payments ---
+	commerce *commerce
+
+	// --- live ---
+	live     *live.Service
+	consents *community.Consents
+
+	// --- community ---
+	community *communityArea
 }
 
 func newApplication(cfg Config, log *slog.Logger, st *stores) (*application, error) {
@@ -47,12 +65,43 @@ func newApplication(cfg Config, log *slog.Logger, st *stores) (*application, err
 		rooms: lksdk.NewRoomServiceClient(httpURL(cfg.LiveKitURL), cfg.LiveKitAPIKey, cfg.LiveKitAPISecret),
 	}
 	a.relay = outbox.NewRelay(st.db, jobs.NewEnqueuer(a.queue), log, time.Second, reg)
+	// --- identity ---
+	if err := a.buildIdentity(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	// --- payments ---
+	// After identity (openids, first touch); shows are looked up lazily.
+	if err := a.buildCatalog(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	// --- live ---
+	if err := a.buildLive(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.buildPayments(context.Background()); err != nil {
+		a.Close()
+		return nil, err
+	}
+	// --- community ---
+	if err := a.buildCommunity(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
 // Close releases what the application opened (the stores belong to the caller).
 func (a *application) Close() {
 	a.queue.Close()
+	// --- identity ---
+	if a.wechat != nil {
+		a.wechat.Close()
+	}
+	// --- payments ---
+	a.closeCommerce()
 }
 
 // checks are what /readyz asks about.
@@ -81,27 +130,88 @@ func (a *application) httpApp() (*fiber.App, error) {
 	app.Get("/openapi.json", a.doc.Serve)
 	mp := miniprogramapi.New(miniprogramapi.Config{
 		Logger: a.log,
+		// --- identity ---
+		Sessions: a.members,
+		Members:  a.members,
+		// --- payments ---
+		Orders:     a.commerce.payments,
+		FlashSales: a.commerce.catalog,
+		// --- live ---
+		Shows: a.live,
+		// --- community ---
+		Coupons: a.community.coupons,
 	})
 	if err := mp.Mount(app, a.doc); err != nil {
 		return nil, err
 	}
 	staffAPI := console.New(console.Config{
 		Logger: a.log,
+		// --- identity ---
+		Sessions:      staffSessions{a.staff},
+		SignIns:       a.staff,
+		StaffAccounts: a.staff,
+		Audit:         a.staff,
+		SecureCookie:  a.cfg.PublicURL.Scheme == "https",
+		// --- payments ---
+		Catalog:          a.commerce.catalog,
+		FlashSaleJournal: a.commerce.journal,
+		Payments:         a.commerce.payments,
+		// --- live ---
+		Shows: a.live,
+		// --- community ---
+		Members:   memberProfiles{a.community},
+		Tags:      a.community.segments,
+		Segments:  a.community.segments,
+		Coupons:   a.community.coupons,
+		Campaigns: a.community.campaigns,
+		WeCom:     a.community.wecom,
 	})
 	if err := staffAPI.Mount(app, a.doc); err != nil {
 		return nil, err
 	}
+	// --- identity ---
+	a.wechat.mountSandbox(app)
+	// --- payments ---
+	a.mountPayCallbacks(app)
+	// --- live ---
+	a.mountLiveCallbacks(app)
+	// --- community ---
+	a.mountCommunityCallbacks(app)
 	return app, nil
 }
 
 // worker builds the asynq server with every task handler.
 func (a *application) worker() (*asynq.Server, *asynq.ServeMux) {
-	return jobs.NewServer(a.st.redisOpt, jobs.ServerConfig{
+	srv, mux := jobs.NewServer(a.st.redisOpt, jobs.ServerConfig{
 		Concurrency:     a.cfg.WorkerConcurrency,
 		ShutdownTimeout: a.cfg.ShutdownTimeout,
 		Logger:          a.log,
 		Registry:        a.reg,
 	})
+	// --- payments ---
+	a.handleCommerceTasks(mux)
+	// --- live ---
+	a.handleLiveTasks(mux)
+	// --- community ---
+	a.handleCommunityTasks(mux)
+	return srv, mux
+}
+
+// schedules registers every periodic task on s.
+func (a *application) schedules(s *asynq.Scheduler) error {
+	// --- payments ---
+	if err := a.scheduleCommerce(s); err != nil {
+		return err
+	}
+	// --- live ---
+	if err := a.scheduleLive(s); err != nil {
+		return err
+	}
+	// --- community ---
+	if err := a.scheduleCommunity(s); err != nil {
+		return err
+	}
+	return nil
 }
 
 // runWorker runs the job worker and the outbox relay until ctx is done.
@@ -110,17 +220,36 @@ func (a *application) runWorker(ctx context.Context) error {
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	// Every worker runs the scheduler; each periodic task is unique while
+	// enqueued, so replicas do not multiply the work.
+	sched := asynq.NewScheduler(a.st.redisOpt, &asynq.SchedulerOpts{Location: time.UTC, Logger: jobs.Logger(a.log)})
+	if err := a.schedules(sched); err != nil {
+		srv.Shutdown()
+		return fmt.Errorf("schedule periodic tasks: %w", err)
+	}
+	if err := sched.Start(); err != nil {
+		srv.Shutdown()
+		return fmt.Errorf("start scheduler: %w", err)
+	}
 	relayDone := make(chan struct{})
 	go func() {
 		defer close(relayDone)
 		a.relay.Run(ctx)
 	}()
+	// --- live ---
+	broadcastDone := make(chan struct{})
+	go func() {
+		defer close(broadcastDone)
+		a.runBroadcaster(ctx)
+	}()
 	a.log.Info("worker started", "concurrency", a.cfg.WorkerConcurrency)
 	<-ctx.Done()
 	// Shutdown waits up to ShutdownTimeout for running jobs; unfinished ones
 	// go back to the queue and run again (handlers are idempotent).
+	sched.Shutdown()
 	srv.Shutdown()
 	<-relayDone
+	<-broadcastDone
 	a.log.Info("worker stopped")
 	return nil
 }

@@ -53,6 +53,22 @@ var settings = []setting{
 	{"WECOM_AGENT_ID", "", false, "WeCom agent id"},
 	{"WECOM_CALLBACK_TOKEN", "", true, "token of Siyu's WeCom callback"},
 	{"WECOM_CALLBACK_AES_KEY", "", true, "EncodingAESKey of Siyu's WeCom callback (43 characters)"},
+	// --- live ---
+	{"LIVE_MEDIA_BASE_URL", "", false, "public URL of the storage LiveKit Egress writes to (bucket or CDN): recordings and HLS playlists are published under it; unset: replays use the location Egress reports and no live HLS URL is given"},
+	{"LIVE_VIEWER_TOKEN_TTL", "10m", false, "how long a viewer's LiveKit token lets them join (at most 15m; viewers join again to refresh)"},
+	{"LIVE_MAX_PARTICIPANTS", "2000", false, "most participants in one show's LiveKit room; larger audiences watch the HLS playlist"},
+	{"LIVE_EMPTY_TIMEOUT", "10m", false, "LiveKit closes a show's room when nobody joined it for this long"},
+	{"LIVE_COMMENT_INTERVAL", "2s", false, "least time between two comments of one shopper in one show"},
+	{"LIVE_BROADCAST_TICK", "250ms", false, "period of chat batches: a room gets at most one chat message per tick (250ms or more)"},
+	{"LIVE_REMINDER_LEAD", "10m", false, "how long before a show's start its reminders are sent"},
+	{"LIVE_REPLAY_WATCH_BELOW", "5m", false, "viewers who watched less than this get the replay notice (with consent)"},
+	{"LIVE_REMINDER_TEMPLATE", "", false, "start reminder subscribe message: TEMPLATE_ID|keyword=text|… with {title} and {start} filled in; unset: none are sent (the sandbox's live-start template in sandbox mode)"},
+	{"LIVE_REPLAY_TEMPLATE", "", false, "replay notice subscribe message, as LIVE_REMINDER_TEMPLATE (the sandbox's replay template in sandbox mode)"},
+	{"WECHAT_SUBSCRIBE_LONG_TERM", "", false, "comma-separated long-term subscribe-message template ids, whose consent is not spent by sending"},
+	{"WECHAT_MINIPROGRAM_STATE", "formal", false, "the mini-program version subscribe messages open: developer, trial or formal"},
+	// --- community ---
+	{"COMMUNITY_SUBSCRIBE_RATE", "347", false, "subscribe messages campaigns send per second across all workers (WeChat's 30,000,000 a day, spread over the day)"},
+	{"COMMUNITY_WECOM_RATE", "41", false, "WeCom API calls campaigns make per second across all workers (WeCom's 150,000 an hour)"},
 }
 
 // Config is Siyu's validated configuration.
@@ -90,6 +106,10 @@ type Config struct {
 	WeComAgentID       string
 	WeComCallbackToken string
 	WeComCallbackAES   string
+	// --- live ---
+	Live LiveConfig
+	// --- community ---
+	Community CommunityConfig
 }
 
 // Prod reports whether Siyu runs in production mode.
@@ -267,6 +287,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.WeComCallbackAES != "" && len(c.WeComCallbackAES) != 43 {
 		return c, &ConfigError{"WECOM_CALLBACK_AES_KEY", "must be 43 characters"}
+	}
+	// --- live ---
+	if c.Live, err = loadLiveConfig(v, c.WeChatSandbox != "off"); err != nil {
+		return c, err
+	}
+	// --- community ---
+	if c.Community, err = loadCommunityConfig(v); err != nil {
+		return c, err
 	}
 	return c, nil
 }

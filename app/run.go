@@ -19,7 +19,12 @@ Commands:
   serve [--migrate] [--with-worker]   run the HTTP API (and the job worker in-process)
   worker                              run the job worker
   migrate up|down|status              apply, roll back or list schema migrations
+  seed                                add the demo data (dev only) and print the demo owner's sign-in
+  staff create --name N --role R --password-file F
+                                      create a staff account (the first owner, say)
   sandbox [--addr :8090]              run the offline WeChat, WeCom and WeChat Pay sandbox
+  campaign run ID [--with-worker]     start a run of a campaign now and follow it with a progress bar
+  campaign status ID [--watch]        print (or follow) the progress of a campaign's latest run
   version                             print the version
   help                                print this help
 
@@ -47,8 +52,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdWorker(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "seed":
+		err = cmdSeed(ctx, rest, getenv, stdout, stderr)
+	case "staff":
+		err = cmdStaff(ctx, rest, getenv, stdout, stderr)
 	case "sandbox":
 		err = cmdSandbox(ctx, rest, getenv, stdout, stderr)
+	case "campaign":
+		err = cmdCampaign(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "siyu: unknown command %q\n\n%s", cmd, usage)
 		return 2

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
@@ -21,12 +22,16 @@ type stores struct {
 	redis    *redis.Client
 	redisOpt asynq.RedisConnOpt
 	mini     *miniredis.Miniredis
+	stopTick chan struct{}
 }
 
 // Close releases every store.
 func (s *stores) Close() {
 	if s.redis != nil {
 		s.redis.Close()
+	}
+	if s.stopTick != nil {
+		close(s.stopTick)
 	}
 	if s.mini != nil {
 		s.mini.Close()
@@ -57,6 +62,8 @@ func openStores(ctx context.Context, cfg Config, log *slog.Logger) (*stores, err
 			return nil, &ConfigError{"REDIS_URL", "unset, and the in-process miniredis could not start: " + err.Error()}
 		}
 		s.mini = m
+		s.stopTick = make(chan struct{})
+		go advanceClock(m, s.stopTick)
 		redisURL = "redis://" + m.Addr() + "/0"
 		log.Warn("REDIS_URL is unset: jobs, flash-sale stock and caches live in an in-process miniredis and are lost when Siyu stops (dev only)")
 	}
@@ -78,6 +85,22 @@ func openStores(ctx context.Context, cfg Config, log *slog.Logger) (*stores, err
 		warnEviction(ctx, s.redis, log)
 	}
 	return s, nil
+}
+
+// advanceClock makes miniredis expire keys in real time: it only moves its
+// clock when told to, and locks, leases and asynq's keys rely on TTLs.
+func advanceClock(m *miniredis.Miniredis, stop <-chan struct{}) {
+	const tick = 100 * time.Millisecond
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			m.FastForward(tick)
+		}
+	}
 }
 
 // warnEviction warns when Redis may evict keys: queued jobs and flash-sale

@@ -19,17 +19,83 @@ const Prefix = "/console/api/v1"
 type Config struct {
 	Logger   *slog.Logger
 	Sessions Sessions
+
+	// --- identity ---
+	SignIns       SignIns
+	StaffAccounts StaffAccounts
+	Audit         AuditLog
+	// SecureCookie marks the session cookie Secure (SIYU_PUBLIC_URL is https).
+	SecureCookie bool
+
+	// --- payments ---
+	Catalog          Catalog
+	FlashSaleJournal FlashSaleJournal
+	Payments         Payments
+
+	// --- live ---
+	Shows Shows
+
+	// --- community ---
+	Members   CommunityMembers
+	Tags      Tags
+	Segments  Segments
+	Coupons   Coupons
+	Campaigns Campaigns
+	WeCom     WeCom
 }
 
 // API is the staff JSON API.
 type API struct {
 	log      *slog.Logger
 	sessions Sessions
+
+	// --- identity ---
+	signIns      SignIns
+	accounts     StaffAccounts
+	audit        AuditLog
+	secureCookie bool
+
+	// --- payments ---
+	catalog  Catalog
+	journal  FlashSaleJournal
+	payments Payments
+
+	// --- live ---
+	shows Shows
+
+	// --- community ---
+	members   CommunityMembers
+	tags      Tags
+	segments  Segments
+	coupons   Coupons
+	campaigns Campaigns
+	wecom     WeCom
 }
 
 // New returns the API.
 func New(cfg Config) *API {
-	return &API{log: cfg.Logger, sessions: cfg.Sessions}
+	return &API{
+		log:      cfg.Logger,
+		sessions: cfg.Sessions,
+		// --- identity ---
+		signIns:      cfg.SignIns,
+		accounts:     cfg.StaffAccounts,
+		audit:        cfg.Audit,
+		secureCookie: cfg.SecureCookie,
+		// --- payments ---
+		catalog:  cfg.Catalog,
+		journal:  cfg.FlashSaleJournal,
+		payments: cfg.Payments,
+		// --- live ---
+		shows: cfg.Shows,
+		// --- community ---
+		members:   cfg.Members,
+		tags:      cfg.Tags,
+		segments:  cfg.Segments,
+		coupons:   cfg.Coupons,
+		campaigns: cfg.Campaigns,
+		wecom:     cfg.WeCom,
+	}
 }
 
 // Route is an edge.Route with the staff roles allowed to call it. A route
@@ -44,6 +110,7 @@ type Route struct {
 // Mount registers every route under Prefix on root and describes them in doc.
 func (a *API) Mount(root *fiber.App, doc *edge.Doc) error {
 	sub := fiber.New(fiber.Config{ErrorHandler: edge.ErrorHandler(a.log, errorTable)})
+	sub.Use(jsonOnly) // CSRF: see jsonOnly in session.go
 	for _, r := range a.routes() {
 		if len(r.Roles) == 0 && !r.Public {
 			return fmt.Errorf("console route %s %s declares no roles", r.Method, r.Path)

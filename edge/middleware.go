@@ -127,14 +127,17 @@ func observe(log *slog.Logger, m *httpMetrics) fiber.Handler {
 		}
 		elapsed := time.Since(start)
 		status := c.Response().StatusCode()
-		m.duration.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Observe(elapsed.Seconds())
+		// fiber's strings point into buffers reused by the next request;
+		// a label value outlives this one, so it gets its own copy.
+		method := strings.Clone(c.Method())
+		m.duration.WithLabelValues(method, strings.Clone(route), strconv.Itoa(status)).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
 		}
 		log.Log(c.UserContext(), level, "http",
 			"request_id", RequestID(c),
-			"method", c.Method(),
+			"method", method,
 			"route", route,
 			"path", c.Path(),
 			"status", status,

@@ -19,17 +19,63 @@ const Prefix = "/mp/v1"
 type Config struct {
 	Logger   *slog.Logger
 	Sessions Sessions
+
+	// --- identity ---
+	Members Members
+
+	// --- payments ---
+	Orders     Orders
+	FlashSales FlashSales
+
+	// --- live ---
+	Shows Shows
+
+	// --- community ---
+	Coupons Coupons
+
+	// --- analytics ---
+	Clicks Clicks
 }
 
 // API is the shopper HTTP API.
 type API struct {
 	log      *slog.Logger
 	sessions Sessions
+
+	// --- identity ---
+	members Members
+
+	// --- payments ---
+	orders     Orders
+	flashSales FlashSales
+
+	// --- live ---
+	shows Shows
+
+	// --- community ---
+	coupons Coupons
+
+	// --- analytics ---
+	clicks Clicks
 }
 
 // New returns the API.
 func New(cfg Config) *API {
-	return &API{log: cfg.Logger, sessions: cfg.Sessions}
+	return &API{
+		log:      cfg.Logger,
+		sessions: cfg.Sessions,
+		// --- identity ---
+		members: cfg.Members,
+		// --- payments ---
+		orders:     cfg.Orders,
+		flashSales: cfg.FlashSales,
+		// --- live ---
+		shows: cfg.Shows,
+		// --- community ---
+		coupons: cfg.Coupons,
+		// --- analytics ---
+		clicks: cfg.Clicks,
+	}
 }
 
 // Mount registers every route under Prefix on root and describes them in doc.

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/siyu-live/siyu/database"
+	"github.com/siyu-live/siyu/staff"
+)
+
+// cmdStaff is `siyu staff create`: it creates a staff account, such as the
+// first owner, from the command line.
+func cmdStaff(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const synopsis = "staff create --name NAME --role ROLE --password-file FILE"
+	if len(args) == 0 || args[0] != "create" {
+		fmt.Fprintf(stderr, "Usage: siyu %s\n", synopsis)
+		return errUsage
+	}
+	fs := newFlags("staff create", synopsis, stderr)
+	name := fs.String("name", "", "sign-in name (2 to 64 letters, digits or . _ - @)")
+	role := fs.String("role", "", "owner, admin, host, assistant, community_manager or service")
+	pwFile := fs.String("password-file", "", "file whose first line is the password (at least 12 characters); keeps it out of the shell history")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *name == "" || *role == "" || *pwFile == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	b, err := os.ReadFile(*pwFile)
+	if err != nil {
+		return fmt.Errorf("--password-file: %w", errors.Unwrap(err))
+	}
+	password, _, _ := strings.Cut(string(b), "\n")
+	password = strings.TrimSuffix(password, "\r")
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return &ConfigError{"DATABASE_URL", fmt.Sprintf("%s (%s)", err, database.Redacted(cfg.DatabaseURL))}
+	}
+	defer db.Close()
+	if err := requireMigrated(ctx, db, false, newLogger(cfg, stderr)); err != nil {
+		return err
+	}
+	svc, err := staff.New(staff.Config{DB: db})
+	if err != nil {
+		return err
+	}
+	acc, err := svc.Create(ctx, "", staff.NewAccount{Name: *name, Role: *role, Password: password})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s %q (id %s)\n", acc.Role, acc.Name, acc.ID)
+	return nil
+}

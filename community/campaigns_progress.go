@@ -1,0 +1,138 @@
+package community
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// RunProgress is where a campaign run stands. For each channel, Targeted
+// equals Sent + Skipped + Failed + Pending: every member the run targeted
+// is in exactly one of them.
+type RunProgress struct {
+	RunID      string                     `json:"run_id"`
+	CampaignID string                     `json:"campaign_id"`
+	Occurrence string                     `json:"occurrence"`
+	Status     string                     `json:"status" enum:"running,paused,cancelled,completed"`
+	AsOf       time.Time                  `json:"as_of"`
+	StartedAt  time.Time                  `json:"started_at"`
+	FinishedAt *time.Time                 `json:"finished_at,omitempty"`
+	Chunks     int                        `json:"chunks"`
+	Targeted   int                        `json:"targeted"`
+	Channels   map[string]ChannelProgress `json:"channels"`
+}
+
+// ChannelProgress counts one channel's deliveries. Skipped and Failed are
+// broken down by reason (no_consent, no_wecom_contact, limit_reached,
+// refused_43101, outcome_unknown, …); Pending includes deliveries being
+// sent right now.
+type ChannelProgress struct {
+	Targeted int            `json:"targeted"`
+	Sent     int            `json:"sent"`
+	Skipped  int            `json:"skipped"`
+	Failed   int            `json:"failed"`
+	Pending  int            `json:"pending"`
+	Reasons  map[string]int `json:"reasons"`
+}
+
+// Done counts the deliveries that reached an end.
+func (c ChannelProgress) Done() int { return c.Sent + c.Skipped + c.Failed }
+
+// Progress returns a run's progress.
+func (s *Campaigns) Progress(ctx context.Context, runID string) (RunProgress, error) {
+	var run campaignRunRow
+	if err := s.db.NewSelect().Model(&run).Where("id = ?", runID).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return RunProgress{}, ErrCampaignNotFound
+		}
+		return RunProgress{}, fmt.Errorf("read campaign run: %w", err)
+	}
+	return s.progress(ctx, run)
+}
+
+// Runs lists a campaign's runs, newest first, with their progress.
+func (s *Campaigns) Runs(ctx context.Context, campaignID string) ([]RunProgress, error) {
+	var runs []campaignRunRow
+	if err := s.db.NewSelect().Model(&runs).Where("campaign_id = ?", campaignID).OrderExpr("started_at DESC, id DESC").Limit(100).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list campaign runs: %w", err)
+	}
+	out := make([]RunProgress, 0, len(runs))
+	for _, r := range runs {
+		p, err := s.progress(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (s *Campaigns) progress(ctx context.Context, run campaignRunRow) (RunProgress, error) {
+	p := RunProgress{RunID: run.ID, CampaignID: run.CampaignID, Occurrence: run.Occurrence, Status: run.Status,
+		AsOf: run.AsOf.UTC(), StartedAt: run.StartedAt.UTC(), FinishedAt: utcPtr(run.FinishedAt), Chunks: run.Chunks,
+		Channels: map[string]ChannelProgress{}}
+	var actions CampaignActions
+	_ = json.Unmarshal([]byte(run.Actions), &actions)
+	for _, ch := range actions.channels() {
+		p.Channels[ch] = ChannelProgress{Reasons: map[string]int{}}
+	}
+	var counts []struct {
+		Channel string `bun:"channel"`
+		State   string `bun:"state"`
+		Reason  string `bun:"reason"`
+		N       int    `bun:"n"`
+	}
+	if err := s.db.NewSelect().Model((*deliveryRow)(nil)).ColumnExpr("channel, state, reason, COUNT(*) AS n").
+		Where("run_id = ?", run.ID).GroupExpr("channel, state, reason").Scan(ctx, &counts); err != nil {
+		return RunProgress{}, fmt.Errorf("count deliveries: %w", err)
+	}
+	for _, c := range counts {
+		cp, ok := p.Channels[c.Channel]
+		if !ok {
+			cp = ChannelProgress{Reasons: map[string]int{}}
+		}
+		cp.Targeted += c.N
+		switch c.State {
+		case DeliverySent:
+			cp.Sent += c.N
+		case DeliverySkipped:
+			cp.Skipped += c.N
+			cp.Reasons[c.Reason] += c.N
+		case DeliveryFailed:
+			cp.Failed += c.N
+			cp.Reasons[c.Reason] += c.N
+		default:
+			cp.Pending += c.N
+		}
+		p.Channels[c.Channel] = cp
+	}
+	for _, cp := range p.Channels {
+		p.Targeted = max(p.Targeted, cp.Targeted)
+	}
+	return p, nil
+}
+
+// Expected counts the members a run's rule selects at the run's as_of:
+// what the run targets once it has planned every chunk, the data staying
+// as it is.
+func (s *Campaigns) Expected(ctx context.Context, runID string) (int, error) {
+	var run campaignRunRow
+	if err := s.db.NewSelect().Model(&run).Where("id = ?", runID).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, ErrCampaignNotFound
+		}
+		return 0, fmt.Errorf("read campaign run: %w", err)
+	}
+	r, err := ParseRule([]byte(run.Rule))
+	if err != nil {
+		return 0, fmt.Errorf("rule of run %s: %w", runID, err)
+	}
+	n, err := membersWhere(s.db, r, run.AsOf, run.ID).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count run %s: %w", runID, err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,530 @@
+package community_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/silenceper/wechat/v2/cache"
+	"github.com/silenceper/wechat/v2/credential"
+	wxmp "github.com/silenceper/wechat/v2/miniprogram"
+	wxconfig "github.com/silenceper/wechat/v2/miniprogram/config"
+	"github.com/silenceper/wechat/v2/work"
+	workconfig "github.com/silenceper/wechat/v2/work/config"
+	"github.com/uptrace/bun"
+
+	"github.com/siyu-live/siyu/community"
+	"github.com/siyu-live/siyu/outbox"
+	"github.com/siyu-live/siyu/sandbox/miniprogram"
+	"github.com/siyu-live/siyu/sandbox/wecom"
+	"github.com/siyu-live/siyu/testsupport"
+)
+
+// campaignWorld is the campaign engine on a database and Redis, sending
+// subscribe messages through the consent ledger and silenceper/wechat to
+// the sandbox mini-program, and WeCom message templates to the sandbox
+// corp. step plays the worker: it runs the outbox's due community tasks.
+type campaignWorld struct {
+	db   *bun.DB
+	clk  *clock
+	mp   *miniprogram.Server
+	corp *wecom.Server
+	seg  *community.Segments
+	cpn  *community.Coupons
+	led  *community.Consents
+	cmp  *community.Campaigns
+	wc   *community.WeCom
+}
+
+const couponDue = miniprogram.TemplateCouponDue
+
+func couponMessage() *community.SubscribeAction {
+	return &community.SubscribeAction{TemplateID: couponDue, Page: "pages/coupons/index",
+		Data: map[string]string{"thing1": "满100减20券已到账", "amount2": "¥20", "date3": "2026-06-30", "thing4": "点击查看"}}
+}
+
+func newCampaignWorld(t *testing.T, db *bun.DB, tune func(*community.CampaignsConfig)) *campaignWorld {
+	t.Helper()
+	w := &campaignWorld{db: db, clk: &clock{now: time.Date(2026, 6, 1, 4, 0, 0, 0, time.UTC)}}
+	var err error
+	if w.mp, err = miniprogram.New(miniprogram.Config{Now: w.clk.Now}); err != nil {
+		t.Fatal(err)
+	}
+	servePlatform(t, "api.weixin.qq.com", w.mp)
+	if w.corp, err = wecom.New(wecom.Config{Now: w.clk.Now}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.corp.Close)
+	servePlatform(t, "qyapi.weixin.qq.com", w.corp)
+	s := w.mp.Settings()
+	app := wxmp.NewMiniProgram(&wxconfig.Config{AppID: s[miniprogram.SettingAppID], AppSecret: s[miniprogram.SettingAppSecret], Cache: cache.NewMemory()})
+	// The SDK's default token handle and memory cache are not safe for
+	// concurrent use (Siyu uses accesstoken.Cache); the campaign sends from
+	// several goroutines.
+	app.SetAccessTokenHandle(&lockedToken{h: app.GetContext().AccessTokenContextHandle})
+	if w.led, err = community.NewConsents(community.ConsentsConfig{DB: db, Sender: community.NewWeChatSubscribe(app.GetSubscribe(), "", directCalls{}), Now: w.clk.Now}); err != nil {
+		t.Fatal(err)
+	}
+	cs := w.corp.Settings()
+	wk := work.NewWork(&workconfig.Config{CorpID: cs["WECOM_CORP_ID"], CorpSecret: cs["WECOM_CORP_SECRET"], AgentID: cs["WECOM_AGENT_ID"], Cache: cache.NewMemory()})
+	api := community.NewWeComClient(wk.GetExternalContact(), directCalls{})
+	if w.wc, err = community.NewWeCom(community.WeComConfig{DB: db, API: api, CorpID: cs["WECOM_CORP_ID"], Token: wecom.DefaultCallbackToken,
+		EncodingAESKey: wecom.DefaultCallbackAESKey, Now: w.clk.Now}); err != nil {
+		t.Fatal(err)
+	}
+	opt, err := redis.ParseURL(testsupport.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	w.seg, _ = community.NewSegments(community.SegmentsConfig{DB: db, Now: w.clk.Now})
+	w.cpn, _ = community.NewCoupons(community.CouponsConfig{DB: db, Redis: rdb, Now: w.clk.Now})
+	cfg := community.CampaignsConfig{DB: db, Redis: rdb, Segments: w.seg, Coupons: w.cpn, Ledger: w.led, WeCom: api,
+		SubscribeRate: community.Rate{PerSecond: 100000, Burst: 1000}, ChunkSize: 40, BatchSize: 15, Now: w.clk.Now}
+	if tune != nil {
+		tune(&cfg)
+	}
+	if w.cmp, err = community.NewCampaigns(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// members seeds n members; every third has no consent, the others one
+// consent (on WeChat and in the ledger) for the coupon template.
+func (w *campaignWorld) members(t *testing.T, n int) (all, consenting []string) {
+	t.Helper()
+	all = fxAddMembers(t, w.db, n, w.clk.Now().Add(-48*time.Hour))
+	for i, id := range all {
+		if i%3 == 2 {
+			continue
+		}
+		consenting = append(consenting, id)
+		if err := w.mp.GrantSubscribe("o-"+id, couponDue, 1); err != nil {
+			t.Fatal(err)
+		}
+		fxConsent(t, w.db, id, couponDue, 1, false, w.clk.Now())
+	}
+	return all, consenting
+}
+
+var errWorkerKilled = errors.New("worker killed")
+
+// lockedToken serialises an SDK token handle.
+type lockedToken struct {
+	mu sync.Mutex
+	h  credential.AccessTokenHandle
+}
+
+func (l *lockedToken) GetAccessToken() (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.h.GetAccessToken()
+}
+
+// step runs the oldest due community task in the outbox; a task that fails
+// stays due, as asynq retries it. It reports whether it ran one.
+func (w *campaignWorld) step(ctx context.Context, t *testing.T) (bool, error) {
+	t.Helper()
+	var rows []outbox.Row
+	if err := w.db.NewSelect().Model(&rows).Where("sent_at IS NULL AND task_type LIKE 'community:%'").
+		Where("(process_at IS NULL OR process_at <= ?)", w.clk.Now()).OrderExpr("created_at, id").Limit(1).Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 {
+		return false, nil
+	}
+	r := rows[0]
+	var err error
+	switch r.TaskType {
+	case community.TaskStartCampaignRun:
+		var p community.StartRunTask
+		_ = json.Unmarshal([]byte(r.Payload), &p)
+		err = w.cmp.StartRun(ctx, p.CampaignID, p.Occurrence)
+	case community.TaskRunCampaign:
+		var p community.RunTask
+		_ = json.Unmarshal([]byte(r.Payload), &p)
+		err = w.cmp.Run(ctx, p.RunID)
+	}
+	if err == nil {
+		if _, uerr := w.db.NewUpdate().Model((*outbox.Row)(nil)).Set("sent_at = ?", time.Now()).Where("id = ?", r.ID).Exec(context.Background()); uerr != nil {
+			t.Fatal(uerr)
+		}
+	}
+	return true, err
+}
+
+// work runs due tasks until none is left, failing on any error.
+func (w *campaignWorld) work(t *testing.T) {
+	t.Helper()
+	for {
+		ran, err := w.step(context.Background(), t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ran {
+			return
+		}
+	}
+}
+
+// sentTo counts the subscribe messages WeChat accepted per openid.
+func (w *campaignWorld) sentTo() map[string]int {
+	out := map[string]int{}
+	for _, m := range w.mp.SentSubscribeMessages() {
+		out[m.ToUser]++
+	}
+	return out
+}
+
+func (w *campaignWorld) campaign(t *testing.T, actions community.CampaignActions, rule string) community.Campaign {
+	t.Helper()
+	ctx := context.Background()
+	seg, err := w.seg.CreateSegment(ctx, "staff", community.SegmentInput{Name: fmt.Sprintf("seg-%d", time.Now().UnixNano()), Rule: []byte(rule)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.cmp.CreateCampaign(ctx, "staff", community.CampaignInput{Name: "618", SegmentID: seg.ID, Actions: actions, Schedule: community.ScheduleNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// checkAdds checks that every channel's counts add up to its targets.
+func checkAdds(t *testing.T, p community.RunProgress) {
+	t.Helper()
+	for ch, c := range p.Channels {
+		if c.Sent+c.Skipped+c.Failed+c.Pending != c.Targeted || c.Targeted != p.Targeted {
+			t.Fatalf("%s progress does not add up: %+v (run targeted %d)", ch, c, p.Targeted)
+		}
+		sum := 0
+		for _, n := range c.Reasons {
+			sum += n
+		}
+		if sum != c.Skipped+c.Failed {
+			t.Fatalf("%s reasons %v do not add up to %d skipped + %d failed", ch, c.Reasons, c.Skipped, c.Failed)
+		}
+	}
+}
+
+func TestCampaignSendsOncePerConsent(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		w := newCampaignWorld(t, db, nil)
+		all, consenting := w.members(t, 200)
+		tpl, err := w.cpn.CreateTemplate(ctx, "staff", community.CouponTemplateInput{Name: "满100减20", Kind: community.CouponThreshold,
+			Threshold: 10000, AmountOff: 2000, ValidDays: 30, TotalStock: 150, PerMemberLimit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rule := `{"joined_within":{"days":30}}`
+		preview, err := w.seg.PreviewRule(ctx, []byte(rule))
+		if err != nil || preview.Count != len(all) {
+			t.Fatalf("preview = %+v, %v", preview.Count, err)
+		}
+		c := w.campaign(t, community.CampaignActions{Coupon: &community.CouponAction{TemplateID: tpl.ID}, Subscribe: couponMessage()}, rule)
+
+		// The worker is killed twice: once right after WeChat took a
+		// message and before the row was marked, once by a cancelled
+		// context between sends.
+		var sends atomic.Int64
+		community.SetAfterSend(w.cmp, func(ch, key string) error {
+			if sends.Add(1) == 37 {
+				return errWorkerKilled
+			}
+			return nil
+		})
+		ctx1, cancel := context.WithCancel(ctx)
+		failed := false
+		for !failed {
+			ran, err := w.step(ctx1, t)
+			if !ran {
+				t.Fatal("the run ended before the worker was killed")
+			}
+			failed = errors.Is(err, errWorkerKilled)
+		}
+		community.SetAfterSend(w.cmp, func(ch, key string) error {
+			if sends.Add(1) == 80 {
+				cancel()
+			}
+			return nil
+		})
+		for {
+			_, err := w.step(ctx1, t)
+			if errors.Is(err, context.Canceled) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		mid, _ := w.cmp.Campaign(ctx, c.ID)
+		if mid.LastRun == nil || mid.LastRun.Status != community.CampaignRunning {
+			t.Fatalf("mid-run: %+v", mid.LastRun)
+		}
+		checkAdds(t, *mid.LastRun)
+		community.SetAfterSend(w.cmp, nil)
+		w.work(t)
+
+		got := w.sentTo()
+		for _, id := range consenting {
+			if got["o-"+id] != 1 {
+				t.Fatalf("%s got %d messages", id, got["o-"+id])
+			}
+		}
+		if len(got) != len(consenting) {
+			t.Fatalf("%d members got messages, %d consented", len(got), len(consenting))
+		}
+		done, _ := w.cmp.Campaign(ctx, c.ID)
+		p := *done.LastRun
+		checkAdds(t, p)
+		sub, cpn := p.Channels[community.ChannelSubscribe], p.Channels[community.ChannelCoupon]
+		if done.Status != community.CampaignCompleted || p.Status != community.CampaignCompleted || p.Targeted != preview.Count {
+			t.Fatalf("campaign %s, run %+v; preview counted %d", done.Status, p, preview.Count)
+		}
+		if sub.Sent != len(consenting) || sub.Reasons["no_consent"] != len(all)-len(consenting) || sub.Failed != 0 {
+			t.Fatalf("subscribe progress = %+v", sub)
+		}
+		if cpn.Sent != 150 || cpn.Reasons["out_of_stock"] != 50 {
+			t.Fatalf("coupon progress = %+v", cpn)
+		}
+		// Each granted coupon is the run's, once per member.
+		var n int
+		if err := db.NewRaw("SELECT COUNT(DISTINCT member_id) FROM coupons WHERE source = 'campaign' AND source_id = ?", p.RunID).Scan(ctx, &n); err != nil || n != 150 {
+			t.Fatalf("%d members hold the run's coupon (%v)", n, err)
+		}
+		// The ledger spent exactly one consent per message.
+		var left int
+		if err := db.NewRaw("SELECT COALESCE(SUM(remaining), 0) FROM subscribe_consents").Scan(ctx, &left); err != nil || left != 0 {
+			t.Fatalf("%d consents left (%v)", left, err)
+		}
+	})
+}
+
+func TestCampaignPauseResumeCancel(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		w := newCampaignWorld(t, db, nil)
+		_, consenting := w.members(t, 120)
+		c := w.campaign(t, community.CampaignActions{Subscribe: couponMessage()}, `{"consented":{"template_id":"`+couponDue+`"}}`)
+		var sends atomic.Int64
+		community.SetAfterSend(w.cmp, func(ch, key string) error {
+			if sends.Add(1) == 10 {
+				if _, err := w.cmp.Pause(ctx, "staff", c.ID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		w.work(t)
+		paused, _ := w.cmp.Campaign(ctx, c.ID)
+		p := *paused.LastRun
+		checkAdds(t, p)
+		if paused.Status != community.CampaignPaused || p.Status != community.CampaignPaused || p.Channels[community.ChannelSubscribe].Pending == 0 {
+			t.Fatalf("after pause: %s %+v", paused.Status, p)
+		}
+		sentWhilePaused := len(w.mp.SentSubscribeMessages())
+		if sentWhilePaused >= len(consenting) {
+			t.Fatalf("pause did not stop the run: %d sent", sentWhilePaused)
+		}
+		if _, err := w.cmp.Pause(ctx, "staff", c.ID); !errors.Is(err, community.ErrCampaignState) {
+			t.Fatalf("pause twice: %v", err)
+		}
+		if _, err := w.cmp.Resume(ctx, "staff", c.ID); err != nil {
+			t.Fatal(err)
+		}
+		community.SetAfterSend(w.cmp, func(ch, key string) error {
+			if sends.Add(1) == 40 {
+				if _, err := w.cmp.Cancel(ctx, "staff", c.ID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		w.work(t)
+		cancelled, _ := w.cmp.Campaign(ctx, c.ID)
+		p = *cancelled.LastRun
+		checkAdds(t, p)
+		sub := p.Channels[community.ChannelSubscribe]
+		if cancelled.Status != community.CampaignCancelled || p.Status != community.CampaignCancelled || sub.Pending != 0 || sub.Reasons["cancelled"] == 0 {
+			t.Fatalf("after cancel: %s %+v", cancelled.Status, sub)
+		}
+		if sub.Sent != len(w.mp.SentSubscribeMessages()) {
+			t.Fatalf("progress says %d sent, WeChat got %d", sub.Sent, len(w.mp.SentSubscribeMessages()))
+		}
+		if _, err := w.cmp.Resume(ctx, "staff", c.ID); !errors.Is(err, community.ErrCampaignState) {
+			t.Fatalf("resume a cancelled campaign: %v", err)
+		}
+	})
+}
+
+func TestCampaignLeaseAndQuietHours(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		w := newCampaignWorld(t, db, nil)
+		_, consenting := w.members(t, 30)
+		seg, _ := w.seg.CreateSegment(ctx, "staff", community.SegmentInput{Name: "all", Rule: []byte(`{"joined_within":{"days":30}}`)})
+		// 04:00 UTC is 12:00 in China: quiet from 11:30 to 13:00.
+		c, err := w.cmp.CreateCampaign(ctx, "staff", community.CampaignInput{Name: "noon", SegmentID: seg.ID,
+			Actions: community.CampaignActions{Subscribe: couponMessage()}, Schedule: community.ScheduleNow,
+			QuietHours: &community.QuietHours{Start: "11:30", End: "13:00"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.work(t)
+		if n := len(w.mp.SentSubscribeMessages()); n != 0 {
+			t.Fatalf("%d sent in quiet hours", n)
+		}
+		// A worker that died holding the run's lease keeps others off it
+		// until the lease runs out.
+		cur, _ := w.cmp.Campaign(ctx, c.ID)
+		fxExec(t, db, "UPDATE campaign_runs SET lease_owner = 'dead', lease_until = ? WHERE id = ?", w.clk.Now().Add(2*time.Hour), cur.LastRun.RunID)
+		w.clk.Advance(time.Hour + time.Minute) // 13:01 in China
+		if _, err := w.step(ctx, t); !errors.Is(err, community.ErrRunBusy) {
+			t.Fatalf("run while another worker holds the lease: %v", err)
+		}
+		w.clk.Advance(time.Hour)
+		w.work(t)
+		if n := len(w.mp.SentSubscribeMessages()); n != len(consenting) {
+			t.Fatalf("%d sent after quiet hours, want %d", n, len(consenting))
+		}
+	})
+}
+
+func TestCampaignWeComAndWinBackJourney(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		w := newCampaignWorld(t, db, nil)
+		now := w.clk.Now()
+		for i, m := range []fxMember{{ID: "a", UnionID: "ua"}, {ID: "b", UnionID: "ub"}, {ID: "c", UnionID: "uc"}, {ID: "d"}} {
+			fxAddMember(t, db, m)
+			fxOrder(t, db, fmt.Sprintf("o%d", i), m.ID, 10000, 0, tptr(now.Add(-90*24*time.Hour)), now.Add(-90*24*time.Hour))
+		}
+		fxOrder(t, db, "recent", "c", 10000, 0, tptr(now.Add(-24*time.Hour)), now.Add(-24*time.Hour))
+		// a and b add staff through a contact way; d is nobody's customer.
+		way, err := w.wc.CreateContactWay(ctx, "staff", community.WayInput{Targets: []string{"zhangsan"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"ua", "ub"} {
+			if _, err := w.corp.AddContact(way.ConfigID, wecom.Person{UnionID: u, Name: u}); err != nil {
+				t.Fatal(err)
+			}
+			ext := w.corp.ExternalUserID(u)
+			fxExec(t, db, "INSERT INTO wecom_contacts (external_userid, staff_userid, unionid, added_at, updated_at) VALUES (?, 'zhangsan', ?, ?, ?)", ext, u, now, now)
+		}
+		tpl, _ := w.cpn.CreateTemplate(ctx, "staff", community.CouponTemplateInput{Name: "回归礼", Kind: community.CouponNoThreshold,
+			AmountOff: 1000, ValidDays: 7, TotalStock: 100, PerMemberLimit: 3})
+		j, err := w.cmp.SetJourney(ctx, "staff", community.JourneyWinBack, true, community.JourneyConfig{DormantDays: 30, CooldownDays: 30,
+			Actions: community.CampaignActions{Coupon: &community.CouponAction{TemplateID: tpl.ID},
+				WeCom: &community.WeComAction{Text: "好久不见，送你一张券"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.work(t)
+		j, _ = w.cmp.Journey(ctx, community.JourneyWinBack)
+		p := *j.LastRun
+		checkAdds(t, p)
+		if p.Targeted != 3 || p.Channels[community.ChannelCoupon].Sent != 3 {
+			t.Fatalf("win-back run = %+v", p)
+		}
+		wc := p.Channels[community.ChannelWeCom]
+		if wc.Sent != 2 || wc.Reasons["no_wecom_contact"] != 1 {
+			t.Fatalf("WeCom progress = %+v", wc)
+		}
+		msgs := w.corp.Messages()
+		if len(msgs) != 1 {
+			t.Fatalf("WeCom got %d message templates", len(msgs))
+		}
+		// A day later the journey runs again and the cooldown keeps the
+		// same members out.
+		w.clk.Advance(24 * time.Hour)
+		w.work(t)
+		runs, _ := w.cmp.Runs(ctx, j.CampaignID)
+		if len(runs) != 2 || runs[0].Targeted != 0 || runs[0].Status != community.CampaignCompleted {
+			t.Fatalf("second run = %+v", runs)
+		}
+		if j, err = w.cmp.SetJourney(ctx, "staff", community.JourneyWinBack, false, j.Config); err != nil || j.Enabled {
+			t.Fatalf("switch off: %+v, %v", j, err)
+		}
+		w.clk.Advance(24 * time.Hour)
+		w.work(t)
+		if runs, _ = w.cmp.Runs(ctx, j.CampaignID); len(runs) != 2 {
+			t.Fatalf("a switched-off journey ran: %d runs", len(runs))
+		}
+	})
+}
+
+func TestGroupWelcomeJourney(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		w := newCampaignWorld(t, db, nil)
+		now := w.clk.Now()
+		fxExec(t, db, `INSERT INTO wecom_groups (chat_id, name, created_at, synced_at) VALUES ('wrG', 'g', ?, ?)`, now, now)
+		join := func(member, unionid string, at time.Time) {
+			fxAddMember(t, db, fxMember{ID: member, UnionID: unionid})
+			fxExec(t, db, `INSERT INTO wecom_group_members (chat_id, user_id, type, unionid, joined_at, updated_at) VALUES ('wrG', ?, 2, ?, ?, ?)`,
+				"wm"+member, unionid, at, at)
+		}
+		join("old", "u-old", now.Add(-72*time.Hour))
+		join("new1", "u-new1", now.Add(-time.Hour))
+		join("new2", "u-new2", now.Add(-2*time.Hour))
+		tpl, _ := w.cpn.CreateTemplate(ctx, "staff", community.CouponTemplateInput{Name: "入群礼", Kind: community.CouponNoThreshold,
+			AmountOff: 500, ValidDays: 7, TotalStock: 100, PerMemberLimit: 5})
+		if _, err := w.cmp.SetJourney(ctx, "staff", community.JourneyGroupWelcome, true, community.JourneyConfig{ChatID: "nope",
+			Actions: community.CampaignActions{Coupon: &community.CouponAction{TemplateID: tpl.ID}}}); !errors.Is(err, community.ErrInvalidRule) {
+			t.Fatalf("welcome for an unknown group: %v", err)
+		}
+		j, err := w.cmp.SetJourney(ctx, "staff", community.JourneyGroupWelcome, true, community.JourneyConfig{ChatID: "wrG",
+			Actions: community.CampaignActions{Coupon: &community.CouponAction{TemplateID: tpl.ID}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.work(t)
+		// Ten minutes later one more member joins; only they are welcomed.
+		w.clk.Advance(10 * time.Minute)
+		join("new3", "u-new3", w.clk.Now().Add(-time.Minute))
+		w.work(t)
+		runs, err := w.cmp.Runs(ctx, j.CampaignID)
+		if err != nil || len(runs) != 2 {
+			t.Fatalf("runs = %+v, %v", runs, err)
+		}
+		if runs[1].Targeted != 2 || runs[0].Targeted != 1 {
+			t.Fatalf("welcomed %d then %d members", runs[1].Targeted, runs[0].Targeted)
+		}
+		for _, m := range []string{"new1", "new2", "new3"} {
+			cs, _ := w.cpn.MemberCoupons(ctx, m, "")
+			if len(cs) != 1 {
+				t.Fatalf("%s holds %d welcome coupons", m, len(cs))
+			}
+		}
+		if cs, _ := w.cpn.MemberCoupons(ctx, "old", ""); len(cs) != 0 {
+			t.Fatalf("a member who joined long ago was welcomed: %+v", cs)
+		}
+	})
+}
+
+func TestPaceIsKept(t *testing.T) {
+	// The pace lives in Redis; one database is enough.
+	w := newCampaignWorld(t, testsupport.DB(t, testsupport.SQLite), func(c *community.CampaignsConfig) {
+		c.SubscribeRate = community.Rate{PerSecond: 100, Burst: 10}
+		c.Senders = 4
+	})
+	_, consenting := w.members(t, 90)
+	w.campaign(t, community.CampaignActions{Subscribe: couponMessage()}, `{"consented":{"template_id":"`+couponDue+`"}}`)
+	start := time.Now()
+	w.work(t)
+	took := time.Since(start)
+	// 60 messages at 100 a second after a burst of 10 take half a second.
+	if n := len(w.mp.SentSubscribeMessages()); n != len(consenting) || took < 450*time.Millisecond {
+		t.Fatalf("%d messages in %s", n, took)
+	}
+}

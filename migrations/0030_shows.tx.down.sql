@@ -1,0 +1,3 @@
+DROP TABLE show_events;
+--bun:split
+DROP TABLE shows;

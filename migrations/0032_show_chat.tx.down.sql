@@ -1,0 +1,3 @@
+DROP TABLE chat_blocklist;
+--bun:split
+DROP TABLE comments;

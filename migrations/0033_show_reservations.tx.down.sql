@@ -1,0 +1,3 @@
+DROP TABLE replays;
+--bun:split
+DROP TABLE show_reservations;

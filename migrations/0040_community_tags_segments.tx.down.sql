@@ -1,0 +1,5 @@
+DROP TABLE segments;
+--bun:split
+DROP TABLE member_tags;
+--bun:split
+DROP TABLE tags;

@@ -1,0 +1,3 @@
+DROP INDEX campaigns_journey;
+--bun:split
+DROP TABLE journeys;

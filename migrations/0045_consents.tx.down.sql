@@ -1,0 +1,3 @@
+DROP TABLE subscribe_sends;
+--bun:split
+DROP TABLE subscribe_consents;

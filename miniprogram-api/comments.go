@@ -1,0 +1,87 @@
+package miniprogramapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/siyu-live/siyu/edge"
+	"github.com/siyu-live/siyu/live"
+)
+
+// commentBody is a comment in the live room.
+type commentBody struct {
+	ID        string    `json:"id"`
+	MemberID  string    `json:"member_id"`
+	Nickname  string    `json:"nickname"`
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func commentsOut(cs []live.Comment) []commentBody {
+	out := make([]commentBody, len(cs))
+	for i, c := range cs {
+		out[i] = commentBody{ID: c.ID, MemberID: c.MemberID, Nickname: c.Nickname, Text: c.Text, CreatedAt: c.CreatedAt}
+	}
+	return out
+}
+
+// postCommentRequest is the body of POST /shows/:id/comments.
+type postCommentRequest struct {
+	ID   string `path:"id" json:"-"`
+	Text string `json:"text" minLength:"1" maxLength:"140"`
+}
+
+// postedComment is the author's view of their comment: hidden ones were
+// stopped by moderation (or by a check that could not run) and are not
+// shown to anyone else.
+type postedComment struct {
+	commentBody
+	Status string `json:"status" enum:"visible,hidden"`
+}
+
+// postComment takes a comment to a live show.
+func (a *API) postComment(c *fiber.Ctx) error {
+	var req postCommentRequest
+	if err := c.BodyParser(&req); err != nil {
+		return edge.BadRequest("invalid_json", "the body must be {\"text\": \"…\"}")
+	}
+	cm, err := a.shows.PostComment(c.UserContext(), c.Params("id"), memberID(c), req.Text)
+	if err != nil {
+		return liveProblem(err)
+	}
+	out := postedComment{commentBody: commentsOut([]live.Comment{*cm})[0], Status: string(cm.Status)}
+	return c.Status(http.StatusCreated).JSON(out)
+}
+
+// listCommentsRequest pages GET /shows/:id/comments.
+type listCommentsRequest struct {
+	ID     string `path:"id"`
+	Before string `query:"before" description:"A comment id: only older comments (the next page of history)."`
+	Limit  int    `query:"limit" minimum:"1" maximum:"100" description:"At most 100; 50 by default."`
+}
+
+// commentsBody is a page of comments, oldest first.
+type commentsBody struct {
+	Comments []commentBody `json:"comments"`
+	// Before is the value for the next (older) page; empty at the start.
+	Before string `json:"before,omitempty"`
+}
+
+// listComments gives late joiners the chat history.
+func (a *API) listComments(c *fiber.Ctx) error {
+	limit := c.QueryInt("limit", 50)
+	if limit < 1 || limit > 100 {
+		return edge.BadRequest("invalid_limit", "limit is 1 to 100")
+	}
+	cs, err := a.shows.CommentHistory(c.UserContext(), c.Params("id"), c.Query("before"), limit)
+	if err != nil {
+		return err
+	}
+	out := commentsBody{Comments: commentsOut(cs)}
+	if len(cs) == limit {
+		out.Before = cs[0].ID
+	}
+	return c.JSON(out)
+}

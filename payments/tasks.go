@@ -1,0 +1,26 @@
+package payments
+
+// Task types payments asks the worker to run through the outbox, and the
+// periodic ones app schedules.
+const (
+	TaskCloseOrder        = "payments:close-order"
+	TaskAccrueCommissions = "payments:accrue-commissions"
+	TaskSubmitRefund      = "payments:submit-refund"
+	TaskReverseCommission = "payments:reverse-commissions"
+	TaskUploadShipping    = "payments:upload-shipping"
+
+	TaskSweepExpired      = "payments:sweep-expired"
+	TaskReconcileOrders   = "payments:reconcile-orders"
+	TaskReconcileRefunds  = "payments:reconcile-refunds"
+	TaskSettleCommissions = "payments:settle-commissions"
+)
+
+// OrderTask is the payload of the order tasks.
+type OrderTask struct {
+	OrderID string `json:"order_id"`
+}
+
+// RefundTask is the payload of the refund tasks.
+type RefundTask struct {
+	RefundID string `json:"refund_id"`
+}
