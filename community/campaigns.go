@@ -364,7 +364,9 @@ func (s *Campaigns) checkActions(ctx context.Context, a CampaignActions) error {
 // row builds a campaign row from input, checking it.
 func (s *Campaigns) row(ctx context.Context, staffID string, in CampaignInput) (campaignRow, error) {
 	now := s.now()
-	bad := func(msg string) (campaignRow, error) { return campaignRow{}, fmt.Errorf("%w: %s", ErrInvalidCampaign, msg) }
+	bad := func(msg string) (campaignRow, error) {
+		return campaignRow{}, fmt.Errorf("%w: %s", ErrInvalidCampaign, msg)
+	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || len([]rune(in.Name)) > 60 {
 		return bad("name must be 1 to 60 characters")

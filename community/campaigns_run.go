@@ -101,6 +101,8 @@ func (s *Campaigns) StartRun(ctx context.Context, campaignID, occ string) error 
 	return err
 }
 
+// errStaleStart is a start for an occurrence the campaign no longer has
+// (changed, paused or cancelled since it was asked for).
 var errStaleStart = errors.New("stale campaign start")
 
 // startRun creates the run of an occurrence (once) and asks for it to be

@@ -154,11 +154,12 @@ type CouponsConfig struct {
 // Coupons runs coupon templates, grants, drops in shows, checkout
 // redemption and expiry. It implements payments.Coupons.
 type Coupons struct {
-	db     *bun.DB
-	drops  *dropEngine
-	now    func() time.Time
-	log    *slog.Logger
-	redis  redis.UniversalClient
+	db    *bun.DB
+	drops *dropEngine
+	now   func() time.Time
+	log   *slog.Logger
+	// finish is how long after its end a drop is finished: long enough for
+	// claims won in the last instant to reach the database.
 	finish time.Duration
 }
 
@@ -175,7 +176,7 @@ func NewCoupons(cfg CouponsConfig) (*Coupons, error) {
 	}
 	now := cfg.Now
 	return &Coupons{
-		db: cfg.DB, redis: cfg.Redis, drops: newDropEngine(cfg.Redis),
+		db: cfg.DB, drops: newDropEngine(cfg.Redis),
 		now: func() time.Time { return now().UTC() }, log: cfg.Logger, finish: time.Minute,
 	}, nil
 }

@@ -23,22 +23,11 @@ type CouponItem struct {
 	Amount    int64
 }
 
-// Reserve holds a member's coupon for an order and returns its discount in
-// fen on subtotal. It implements payments.Coupons. A coupon limited to some
-// products cannot be judged on a subtotal alone and is refused: use
-// ReserveItems for it.
-func (c *Coupons) Reserve(ctx context.Context, db bun.IDB, memberID, couponID, orderID string, subtotal int64) (int64, error) {
-	return c.reserve(ctx, db, memberID, couponID, orderID, func(t couponTemplateRow) (int64, error) {
-		if len(t.template().ProductIDs) > 0 {
-			return 0, fmt.Errorf("%w: the coupon is limited to some products and the order's lines were not given", ErrCouponNotApplicable)
-		}
-		return subtotal, nil
-	})
-}
-
-// ReserveItems is Reserve for an order whose lines are known: only lines
-// of the coupon's products count towards its threshold and discount.
-func (c *Coupons) ReserveItems(ctx context.Context, db bun.IDB, memberID, couponID, orderID string, items []CouponItem) (int64, error) {
+// Reserve holds a member's coupon for an order, in the order's
+// transaction, and returns its discount in fen. Only the lines of the
+// coupon's products count towards its threshold and discount (every line,
+// for a coupon not limited to some products).
+func (c *Coupons) Reserve(ctx context.Context, db bun.IDB, memberID, couponID, orderID string, items []CouponItem) (int64, error) {
 	return c.reserve(ctx, db, memberID, couponID, orderID, func(t couponTemplateRow) (int64, error) {
 		products := t.template().ProductIDs
 		var sum int64

@@ -121,7 +121,7 @@ func TestCouponGrantsAndCheckout(t *testing.T) {
 			var d int64
 			err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 				var err error
-				d, err = c.Reserve(ctx, tx, member, coupon, order, subtotal)
+				d, err = c.Reserve(ctx, tx, member, coupon, order, []community.CouponItem{{ProductID: "p-any", Amount: subtotal}})
 				return err
 			})
 			return d, err
@@ -185,7 +185,7 @@ func TestCouponGrantsAndCheckout(t *testing.T) {
 		var d int64
 		err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			var err error
-			d, err = c.ReserveItems(ctx, tx, "b", res[0].CouponID, "o4", []community.CouponItem{{ProductID: "p1", Amount: 10000}, {ProductID: "p2", Amount: 90000}})
+			d, err = c.Reserve(ctx, tx, "b", res[0].CouponID, "o4", []community.CouponItem{{ProductID: "p1", Amount: 10000}, {ProductID: "p2", Amount: 90000}})
 			return err
 		})
 		if err != nil || d != 1500 {

@@ -64,4 +64,7 @@ CREATE TABLE campaign_deliveries (
 --bun:split
 CREATE INDEX campaign_deliveries_member ON campaign_deliveries (member_id, campaign_id);
 --bun:split
+-- Progress counts a run's rows by channel, state and reason.
+CREATE INDEX campaign_deliveries_state ON campaign_deliveries (run_id, channel, state, reason);
+--bun:split
 CREATE INDEX campaign_deliveries_campaign ON campaign_deliveries (campaign_id, member_id);
