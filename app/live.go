@@ -142,7 +142,7 @@ func (a *application) buildLive() error {
 		DB: a.st.db, Redis: a.st.redis,
 		Rooms: kit, Recorder: kit, Ingresses: kit,
 		LiveKitURL: a.cfg.LiveKitURL, APIKey: a.cfg.LiveKitAPIKey, APISecret: a.cfg.LiveKitAPISecret,
-		Lineups: lazyCatalog{a}, FlashSales: lazyCatalog{a},
+		Lineups: lazyCatalog{a}, FlashSales: lazyCatalog{a}, CouponDrops: lazyCouponDrops{a},
 		Members:   liveMembers{a.members},
 		Moderator: live.NewWeChatCheck(a.wechat.mp.GetSecurity(), a.wechat.mpTokens),
 		Consents:  a.consents,
@@ -283,4 +283,26 @@ func (a *application) seedShow(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "demo show created: %s at %s, hosted by %q\n", s.ID, s.ScheduledAt.Format(time.RFC3339), demoOwner)
 	return nil
+}
+
+// lazyCouponDrops are the community's coupon drops as the room announces
+// them, looked up when used like lazyCatalog.
+type lazyCouponDrops struct{ a *application }
+
+// CouponDrop implements live.CouponDrops.
+func (l lazyCouponDrops) CouponDrop(ctx context.Context, showID, dropID string) (live.CouponDrop, error) {
+	if l.a.community == nil || l.a.community.coupons == nil {
+		return live.CouponDrop{}, live.ErrCouponsUnavailable
+	}
+	d, err := l.a.community.coupons.Drop(ctx, showID, dropID)
+	if errors.Is(err, community.ErrDropNotFound) {
+		return live.CouponDrop{}, fmt.Errorf("%w: %w", live.ErrCouponDropNotFound, err)
+	}
+	if err != nil {
+		return live.CouponDrop{}, err
+	}
+	return live.CouponDrop{
+		ID: d.ID, ShowID: d.ShowID, Title: d.Template.Name, Quantity: d.Quantity, Remaining: d.Remaining,
+		StartsAt: d.StartsAt, EndsAt: d.EndsAt,
+	}, nil
 }

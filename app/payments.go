@@ -35,7 +35,7 @@ type commerce struct {
 	notes    *payments.Notifications
 	// coupons is set by community, before or after buildPayments; while
 	// it is nil an order naming a coupon answers coupon_not_applicable.
-	coupons payments.Coupons
+	coupons *community.Coupons
 }
 
 // buildCatalog builds the catalog; shows need it for their lineups, so it
@@ -187,11 +187,15 @@ func (l lazyShows) ShowStatus(ctx context.Context, id string) (payments.ShowStat
 type lazyCoupons struct{ a *application }
 
 // Reserve implements payments.Coupons.
-func (l lazyCoupons) Reserve(ctx context.Context, db bun.IDB, memberID, couponID, orderID string, subtotal int64) (int64, error) {
+func (l lazyCoupons) Reserve(ctx context.Context, db bun.IDB, memberID, couponID, orderID string, lines []payments.CouponLine) (int64, error) {
 	if l.a.commerce.coupons == nil {
 		return 0, payments.ErrCouponNotApplicable
 	}
-	return l.a.commerce.coupons.Reserve(ctx, db, memberID, couponID, orderID, subtotal)
+	items := make([]community.CouponItem, 0, len(lines))
+	for _, ln := range lines {
+		items = append(items, community.CouponItem{ProductID: ln.ProductID, Amount: ln.Amount})
+	}
+	return l.a.commerce.coupons.Reserve(ctx, db, memberID, couponID, orderID, items)
 }
 
 // Redeem implements payments.Coupons; without coupons none was reserved.

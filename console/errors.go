@@ -53,6 +53,8 @@ var errorTable = []edge.Mapping{
 	{Err: live.ErrUnknownAction, Status: http.StatusBadRequest, Code: "unknown_action"},
 	{Err: live.ErrProductNotInLineup, Status: http.StatusUnprocessableEntity, Code: "product_not_in_lineup"},
 	{Err: live.ErrFlashSaleNotFound, Status: http.StatusNotFound, Code: "flash_sale_not_found"},
+	{Err: live.ErrCouponDropNotFound, Status: http.StatusNotFound, Code: "coupon_drop_not_found"},
+	{Err: live.ErrCouponsUnavailable, Status: http.StatusServiceUnavailable, Code: "coupons_unavailable"},
 	{Err: live.ErrCommentNotFound, Status: http.StatusNotFound, Code: "comment_not_found"},
 	{Err: live.ErrCatalogUnavailable, Status: http.StatusServiceUnavailable, Code: "catalog_unavailable"},
 	{Err: live.ErrIngressUnavailable, Status: http.StatusServiceUnavailable, Code: "ingress_unavailable",

@@ -14,12 +14,13 @@ import (
 // actionRequest is the body of POST /shows/:id/actions.
 type actionRequest struct {
 	ID          string `path:"id" json:"-"`
-	Type        string `json:"type" required:"true" enum:"pin_product,unpin_product,flash_sale,pin_announcement,unpin_announcement,mute_viewer,unmute_viewer,remove_viewer,delete_comment"`
+	Type        string `json:"type" required:"true" enum:"pin_product,unpin_product,flash_sale,drop_coupon,pin_announcement,unpin_announcement,mute_viewer,unmute_viewer,remove_viewer,delete_comment"`
 	ProductID   string `json:"product_id,omitempty" description:"pin_product: a product of the show's lineup."`
 	FlashSaleID string `json:"flash_sale_id,omitempty" description:"flash_sale: one of the show's flash sales; its countdown is broadcast."`
 	Text        string `json:"text,omitempty" maxLength:"200" description:"pin_announcement: the announcement."`
 	MemberID    string `json:"member_id,omitempty" description:"mute_viewer, unmute_viewer, remove_viewer: the viewer."`
 	CommentID   string `json:"comment_id,omitempty" description:"delete_comment: the comment."`
+	DropID      string `json:"drop_id,omitempty" description:"drop_coupon: one of the show's coupon drops; it is announced for viewers to claim."`
 }
 
 // timelineEvent is one stamp of a show's timeline.
@@ -51,7 +52,7 @@ func (a *API) performAction(c *fiber.Ctx) error {
 	}
 	res, err := a.shows.PerformAction(c.UserContext(), currentStaff(c).ID, c.Params("id"), live.Action{
 		Type: req.Type, ProductID: req.ProductID, FlashSaleID: req.FlashSaleID, Text: req.Text,
-		MemberID: req.MemberID, CommentID: req.CommentID,
+		MemberID: req.MemberID, CommentID: req.CommentID, DropID: req.DropID,
 	})
 	if err != nil {
 		return showProblem(err)

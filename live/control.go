@@ -21,6 +21,7 @@ type Action struct {
 	Text        string
 	MemberID    string
 	CommentID   string
+	DropID      string
 }
 
 // The control action types.
@@ -34,6 +35,7 @@ const (
 	ActionUnmuteViewer      = "unmute_viewer"
 	ActionRemoveViewer      = "remove_viewer"
 	ActionDeleteComment     = "delete_comment"
+	ActionDropCoupon        = "drop_coupon"
 )
 
 // ActionResult is a performed action: its timeline stamp and whether its
@@ -86,6 +88,10 @@ var actions = map[string]actionSpec{
 	ActionFlashSale: {
 		states: liveOnly, kind: EventFlashSale,
 		prepare: prepareFlashSale,
+	},
+	ActionDropCoupon: {
+		states: liveOnly, kind: EventCouponDropped,
+		prepare: prepareCouponDrop,
 	},
 	ActionPinAnnouncement: {
 		states: liveOnly, kind: EventAnnouncementPinned,

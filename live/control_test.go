@@ -25,6 +25,17 @@ func (f flashSales) FlashSale(_ context.Context, id string) (live.FlashSale, err
 	return fs, nil
 }
 
+// couponDrops are the community's coupon drops as the room sees them.
+type couponDrops map[string]live.CouponDrop
+
+func (d couponDrops) CouponDrop(_ context.Context, showID, id string) (live.CouponDrop, error) {
+	drop, ok := d[id]
+	if !ok || drop.ShowID != showID {
+		return live.CouponDrop{}, live.ErrCouponDropNotFound
+	}
+	return drop, nil
+}
+
 // auditLog collects audit entries.
 type auditLog struct {
 	mu      sync.Mutex
@@ -51,9 +62,11 @@ func (a *auditLog) actions() []string {
 func TestControlActions(t *testing.T) {
 	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
 		sales := flashSales{}
+		drops := couponDrops{}
 		audit := &auditLog{}
 		h := newHarness(t, db, options{mutate: func(c *live.Config) {
 			c.FlashSales = sales
+			c.CouponDrops = drops
 			c.Audit = audit.record
 		}})
 		ctx := context.Background()
@@ -67,6 +80,9 @@ func TestControlActions(t *testing.T) {
 		sales["fs-1"] = live.FlashSale{ID: "fs-1", ShowID: show.ID, ProductID: "p-scarf", SKUID: "s-scarf", Price: 4900, Quantity: 100,
 			StartsAt: now.Add(10 * time.Second), EndsAt: now.Add(5 * time.Minute)}
 		sales["fs-other"] = live.FlashSale{ID: "fs-other", ShowID: "another-show", StartsAt: now, EndsAt: now.Add(time.Hour)}
+		drops["cd-1"] = live.CouponDrop{ID: "cd-1", ShowID: show.ID, Title: "满199减30", Quantity: 200, Remaining: 200, StartsAt: now, EndsAt: now.Add(time.Minute)}
+		drops["cd-over"] = live.CouponDrop{ID: "cd-over", ShowID: show.ID, Title: "已结束", Quantity: 10, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(-time.Minute)}
+		drops["cd-other"] = live.CouponDrop{ID: "cd-other", ShowID: "another-show", EndsAt: now.Add(time.Hour)}
 
 		viewer := "m-ctl-" + show.ID[len(show.ID)-6:]
 		j, err := h.svc.Join(ctx, show.ID, viewer)
@@ -111,7 +127,11 @@ func TestControlActions(t *testing.T) {
 			}},
 			{"unpin with nothing pinned", live.Action{Type: live.ActionUnpinProduct}, live.ErrInvalid, nil},
 			{"unpin the announcement", live.Action{Type: live.ActionUnpinAnnouncement}, nil, nil},
-			{"a coupon drop is not built", live.Action{Type: "drop_coupon"}, live.ErrUnknownAction, nil},
+			{"coupon drop without a drop", live.Action{Type: live.ActionDropCoupon}, live.ErrInvalid, nil},
+			{"coupon drop of another show", live.Action{Type: live.ActionDropCoupon, DropID: "cd-other"}, live.ErrCouponDropNotFound, nil},
+			{"coupon drop that is over", live.Action{Type: live.ActionDropCoupon, DropID: "cd-over"}, live.ErrInvalid, nil},
+			{"coupon drop", live.Action{Type: live.ActionDropCoupon, DropID: "cd-1"}, nil, nil},
+			{"an action that does not exist", live.Action{Type: "confetti"}, live.ErrUnknownAction, nil},
 		}
 		delivered := 0
 		for _, st := range steps {
@@ -141,7 +161,7 @@ func TestControlActions(t *testing.T) {
 			}
 			msgs = append(msgs, m)
 		}
-		want := []string{live.ActionPinProduct, live.ActionFlashSale, live.ActionPinAnnouncement, live.ActionDeleteComment, live.ActionUnpinProduct, live.ActionUnpinAnnouncement}
+		want := []string{live.ActionPinProduct, live.ActionFlashSale, live.ActionPinAnnouncement, live.ActionDeleteComment, live.ActionUnpinProduct, live.ActionUnpinAnnouncement, live.ActionDropCoupon}
 		for i, w := range want {
 			if msgs[i]["type"] != w {
 				t.Fatalf("message %d = %v, want %s", i, msgs[i], w)
@@ -153,16 +173,19 @@ func TestControlActions(t *testing.T) {
 		if cd, _ := msgs[1]["countdown_ms"].(float64); cd <= 0 || cd > 10000 || msgs[1]["price"] != float64(4900) {
 			t.Fatalf("flash sale message = %v", msgs[1])
 		}
+		if msgs[6]["drop_id"] != "cd-1" || msgs[6]["remaining"] != float64(200) || msgs[6]["title"] != "满199减30" {
+			t.Fatalf("coupon drop message = %v", msgs[6])
+		}
 		if hist, _ := h.svc.CommentHistory(ctx, show.ID, "", 10); len(hist) != 0 {
 			t.Fatalf("deleted comment still in history: %+v", hist)
 		}
 		k := kinds(t, h, show.ID)
-		for _, e := range []live.EventKind{live.EventProductPinned, live.EventFlashSale, live.EventAnnouncementPinned, live.EventCommentDeleted, live.EventProductUnpinned, live.EventAnnouncementUnpinned} {
+		for _, e := range []live.EventKind{live.EventProductPinned, live.EventFlashSale, live.EventAnnouncementPinned, live.EventCommentDeleted, live.EventProductUnpinned, live.EventAnnouncementUnpinned, live.EventCouponDropped} {
 			if k[e] != 1 {
 				t.Fatalf("timeline has %d %s", k[e], e)
 			}
 		}
-		if a := audit.actions(); len(a) < delivered+2 || a[len(a)-1] != "show.action.unpin_announcement" {
+		if a := audit.actions(); len(a) < delivered+2 || a[len(a)-1] != "show.action.drop_coupon" {
 			t.Fatalf("audit = %v", a)
 		}
 

@@ -49,6 +49,12 @@ var (
 	// ErrFlashSaleNotFound is returned for a flash sale that does not exist
 	// or belongs to another show.
 	ErrFlashSaleNotFound = errors.New("flash sale not found for this show")
+	// ErrCouponDropNotFound is returned for a coupon drop that does not
+	// exist or belongs to another show.
+	ErrCouponDropNotFound = errors.New("coupon drop not found for this show")
+	// ErrCouponsUnavailable is returned when a coupon drop is announced and
+	// no coupon service is connected.
+	ErrCouponsUnavailable = errors.New("coupons are not connected")
 	// ErrCatalogUnavailable is returned when an action needs the catalog
 	// (lineup, flash sales) and none is connected.
 	ErrCatalogUnavailable = errors.New("the catalog is not connected")

@@ -112,6 +112,9 @@ type Config struct {
 	// lineup and refuses pins and flash-sale countdowns.
 	Lineups    Lineups
 	FlashSales FlashSales
+	// CouponDrops are the community's coupon drops; nil refuses the
+	// drop_coupon action with ErrCouponsUnavailable.
+	CouponDrops CouponDrops
 	// Members gives a commenter's openid and nickname; nil means comments
 	// cannot be checked and are hidden.
 	Members Members

@@ -26,6 +26,7 @@ const (
 	EventProductPinned        EventKind = "product_pinned"
 	EventProductUnpinned      EventKind = "product_unpinned"
 	EventFlashSale            EventKind = "flash_sale"
+	EventCouponDropped        EventKind = "coupon_dropped"
 	EventAnnouncementPinned   EventKind = "announcement_pinned"
 	EventAnnouncementUnpinned EventKind = "announcement_unpinned"
 	EventViewerMuted          EventKind = "viewer_muted"

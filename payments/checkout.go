@@ -153,7 +153,11 @@ func (s *Service) Checkout(ctx context.Context, memberID, key string, req Checko
 			o.ItemsTotal += total
 		}
 		if norm.CouponID != "" {
-			if o.Discount, err = s.cfg.Coupons.Reserve(ctx, tx, memberID, norm.CouponID, id, o.ItemsTotal); err != nil {
+			lines := make([]CouponLine, 0, len(items))
+			for _, it := range items {
+				lines = append(lines, CouponLine{ProductID: it.ProductID, Amount: it.Total})
+			}
+			if o.Discount, err = s.cfg.Coupons.Reserve(ctx, tx, memberID, norm.CouponID, id, lines); err != nil {
 				return err
 			}
 		}

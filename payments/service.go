@@ -111,12 +111,19 @@ type Shows interface {
 	ShowStatus(ctx context.Context, showID string) (ShowStatus, error)
 }
 
+// CouponLine is one order line as a coupon judges it: the product and
+// what the line costs in fen.
+type CouponLine struct {
+	ProductID string
+	Amount    int64
+}
+
 // Coupons reserves, redeems and releases a member's coupon at checkout,
 // inside the order's transaction. It is implemented by community.
 type Coupons interface {
 	// Reserve holds the coupon for an order and returns its discount in
-	// fen for the given subtotal.
-	Reserve(ctx context.Context, db bun.IDB, memberID, couponID, orderID string, subtotal int64) (int64, error)
+	// fen for the order's lines (a coupon may cover some products only).
+	Reserve(ctx context.Context, db bun.IDB, memberID, couponID, orderID string, lines []CouponLine) (int64, error)
 	// Redeem uses the held coupon up once the order is paid.
 	Redeem(ctx context.Context, db bun.IDB, memberID, couponID, orderID string) error
 	// Release makes the held coupon usable again when the order closes.
