@@ -1,13 +1,10 @@
 package live_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"sync"
 	"testing"
@@ -18,6 +15,8 @@ import (
 	wxmp "github.com/silenceper/wechat/v2/miniprogram"
 	wxconfig "github.com/silenceper/wechat/v2/miniprogram/config"
 	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/siyu-live/siyu/sandbox"
 	"github.com/uptrace/bun"
 
 	"github.com/siyu-live/siyu/community"
@@ -46,7 +45,9 @@ func TestMain(m *testing.M) {
 	}
 	// silenceper uses one process-global client: it is routed to the
 	// sandbox once, here.
-	util.DefaultHTTPClient = &http.Client{Transport: sandboxTransport{h: platform}, Timeout: 10 * time.Second}
+	router := &sandbox.Router{}
+	router.Handle("api.weixin.qq.com", platform)
+	util.DefaultHTTPClient = &http.Client{Transport: router, Timeout: 10 * time.Second}
 	set := platform.Settings()
 	wechat = wxmp.NewMiniProgram(&wxconfig.Config{AppID: set[miniprogram.SettingAppID], AppSecret: set[miniprogram.SettingAppSecret], Cache: cache.NewMemory()})
 	// silenceper's memory cache reads its map without its lock: fetch the
@@ -56,32 +57,6 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	os.Exit(m.Run())
-}
-
-// sandboxTransport serves api.weixin.qq.com with the sandbox in process.
-type sandboxTransport struct{ h http.Handler }
-
-func (t sandboxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Host != "api.weixin.qq.com" {
-		return nil, errors.New("test transport: unexpected host " + r.URL.Host)
-	}
-	var body []byte
-	if r.Body != nil {
-		b, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		body = b
-	}
-	in := r.Clone(r.Context())
-	in.Body = io.NopCloser(bytes.NewReader(body))
-	in.RequestURI = r.URL.RequestURI()
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, in)
-	resp := rec.Result()
-	resp.Request = r
-	return resp, nil
 }
 
 // directory is the member directory of a test: member id → openid and

@@ -2,11 +2,13 @@ package sandbox
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // The hosts whose APIs the sandbox stands in for.
@@ -51,6 +53,11 @@ func (t *inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !served(r.URL.Host) {
 		return t.next.RoundTrip(r)
 	}
+	return serveInProcess(t.h, r, prefixed(r.URL))
+}
+
+// serveInProcess answers r with h on this goroutine, as a request for u.
+func serveInProcess(h http.Handler, r *http.Request, u *url.URL) (*http.Response, error) {
 	// Read the body up front: the handler runs on this goroutine and a
 	// RoundTripper must not hand the caller's body to another owner.
 	var body []byte
@@ -63,13 +70,13 @@ func (t *inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
 		body = b
 	}
 	in := r.Clone(r.Context())
-	in.URL = prefixed(r.URL)
-	in.RequestURI = in.URL.RequestURI()
+	in.URL = u
+	in.RequestURI = u.RequestURI()
 	in.Body = io.NopCloser(bytes.NewReader(body))
 	in.ContentLength = int64(len(body))
 	in.Host = r.URL.Host
 	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, in)
+	h.ServeHTTP(rec, in)
 	if err := r.Context().Err(); err != nil {
 		// The handler was told to hang (a timeout fault) and the caller gave up.
 		return nil, err
@@ -77,6 +84,55 @@ func (t *inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp := rec.Result()
 	resp.Request = r
 	return resp, nil
+}
+
+// Router is a RoundTripper that serves each registered host with its own
+// platform handler (seeing the platform's real paths), in-process, and
+// counts requests by path. Tests route an SDK's client through one to the
+// platform servers they start; a request for an unregistered host fails.
+type Router struct {
+	mu    sync.Mutex
+	hosts map[string]http.Handler
+	calls map[string]int64
+}
+
+// Handle serves host with h and starts counting afresh; the returned
+// function stops serving it (pass it to t.Cleanup).
+func (rt *Router) Handle(host string, h http.Handler) (remove func()) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.hosts == nil {
+		rt.hosts = map[string]http.Handler{}
+	}
+	rt.hosts[host] = h
+	rt.calls = map[string]int64{}
+	return func() {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		delete(rt.hosts, host)
+	}
+}
+
+// Calls returns how many requests reached path (on any host) since the
+// last Handle.
+func (rt *Router) Calls(path string) int64 {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.calls[path]
+}
+
+// RoundTrip implements http.RoundTripper.
+func (rt *Router) RoundTrip(r *http.Request) (*http.Response, error) {
+	rt.mu.Lock()
+	h := rt.hosts[r.URL.Host]
+	if rt.calls != nil {
+		rt.calls[r.URL.Path]++
+	}
+	rt.mu.Unlock()
+	if h == nil {
+		return nil, fmt.Errorf("sandbox router: no server for host %q", r.URL.Host)
+	}
+	return serveInProcess(h, r, &url.URL{Path: r.URL.Path, RawQuery: r.URL.RawQuery})
 }
 
 // Remote returns a RoundTripper that sends requests for the WeChat hosts to a
