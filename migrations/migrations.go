@@ -36,30 +36,21 @@ func NewMigrator(db *bun.DB) (*migrate.Migrator, error) {
 
 // Up applies every pending migration and returns the names applied.
 func Up(ctx context.Context, db *bun.DB) ([]string, error) {
-	m, err := NewMigrator(db)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("init migrations: %w", err)
-	}
-	if err := m.Lock(ctx); err != nil {
-		return nil, fmt.Errorf("lock migrations: %w", err)
-	}
-	defer m.Unlock(ctx) //nolint:errcheck // the lock row is removed best-effort
-	group, err := m.Migrate(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	names := make([]string, 0, len(group.Migrations))
-	for _, mg := range group.Migrations {
-		names = append(names, mg.Name)
-	}
-	return names, nil
+	return locked(ctx, db, "migrate", func(m *migrate.Migrator) (*migrate.MigrationGroup, error) {
+		return m.Migrate(ctx)
+	})
 }
 
 // Down rolls back the last group of migrations and returns the names rolled back.
 func Down(ctx context.Context, db *bun.DB) ([]string, error) {
+	return locked(ctx, db, "rollback", func(m *migrate.Migrator) (*migrate.MigrationGroup, error) {
+		return m.Rollback(ctx)
+	})
+}
+
+// locked runs step under the migration lock, so two replicas starting with
+// --migrate never migrate at once, and returns the names step touched.
+func locked(ctx context.Context, db *bun.DB, what string, step func(*migrate.Migrator) (*migrate.MigrationGroup, error)) ([]string, error) {
 	m, err := NewMigrator(db)
 	if err != nil {
 		return nil, err
@@ -71,9 +62,9 @@ func Down(ctx context.Context, db *bun.DB) ([]string, error) {
 		return nil, fmt.Errorf("lock migrations: %w", err)
 	}
 	defer m.Unlock(ctx) //nolint:errcheck // the lock row is removed best-effort
-	group, err := m.Rollback(ctx)
+	group, err := step(m)
 	if err != nil {
-		return nil, fmt.Errorf("rollback: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	names := make([]string, 0, len(group.Migrations))
 	for _, mg := range group.Migrations {
