@@ -122,6 +122,26 @@ func (s showsForPayments) ShowStatus(ctx context.Context, id string) (payments.S
 	return payments.ShowStatus{Live: sh.Status == live.StatusLive, HostID: sh.HostStaffID}, nil
 }
 
+// couponsForPayments is the coupon ledger as payments sees it (as app
+// wires it).
+type couponsForPayments struct{ c *community.Coupons }
+
+func (p couponsForPayments) Reserve(ctx context.Context, db bun.IDB, memberID, couponID, orderID string, lines []payments.CouponLine) (int64, error) {
+	items := make([]community.CouponItem, 0, len(lines))
+	for _, ln := range lines {
+		items = append(items, community.CouponItem{ProductID: ln.ProductID, Amount: ln.Amount})
+	}
+	return p.c.Reserve(ctx, db, memberID, couponID, orderID, items)
+}
+
+func (p couponsForPayments) Redeem(ctx context.Context, db bun.IDB, memberID, couponID, orderID string) error {
+	return p.c.Redeem(ctx, db, memberID, couponID, orderID)
+}
+
+func (p couponsForPayments) Release(ctx context.Context, db bun.IDB, memberID, couponID, orderID string) error {
+	return p.c.Release(ctx, db, memberID, couponID, orderID)
+}
+
 // noShipping is never called: the script ships nothing.
 type noShipping struct{}
 
@@ -214,7 +234,7 @@ func newWorld(t *testing.T, db *bun.DB, start time.Time) *world {
 	}
 	t.Cleanup(pay.Close)
 	if w.payments, err = payments.New(payments.Config{DB: db, Catalog: w.catalog, Pay: pay, Members: w.dir,
-		Shows: showsForPayments{w.live}, Coupons: w.coupons, Shipping: noShipping{},
+		Shows: showsForPayments{w.live}, Coupons: couponsForPayments{w.coupons}, Shipping: noShipping{},
 		NotifyURL: notifyURL, RefundNotifyURL: refundURL, Now: w.clk.Now}); err != nil {
 		t.Fatal(err)
 	}

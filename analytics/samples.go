@@ -22,10 +22,11 @@ type Sample struct {
 }
 
 // SampleShows records the like total and viewers of every live show, and
-// a last sample of the shows that ended within two sample periods (so the
-// likes of a show's last seconds are kept). The sample's time is the
-// current time cut to the sample period, so replicas running it at once
-// write one sample. It returns the number of samples written.
+// a closing sample, stamped at the end, of the shows that ended within two
+// sample periods (so the likes of a show's last seconds are kept). A live
+// show's sample time is the current time cut to the sample period, so
+// replicas running it at once write one sample. It returns the number of
+// samples written.
 func (s *Service) SampleShows(ctx context.Context) (int, error) {
 	now := s.now()
 	var shows []live.Show
@@ -39,8 +40,9 @@ func (s *Service) SampleShows(ctx context.Context) (int, error) {
 	written := 0
 	for _, sh := range shows {
 		sample := Sample{ShowID: sh.ID, At: at, Likes: sh.Likes, Viewers: sh.Viewers}
-		if sh.EndedAt != nil && sh.EndedAt.Before(at) {
-			// The closing sample is stamped at the end, not after it.
+		if sh.Status != live.StatusLive && sh.EndedAt != nil {
+			// The closing sample holds the final total: it is stamped at
+			// the end, and every later run writes the same one.
 			sample.At = sh.EndedAt.UTC()
 		}
 		res, err := s.db.NewInsert().Model(&sample).On("CONFLICT (show_id, at) DO NOTHING").Exec(ctx)

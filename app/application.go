@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/siyu-live/siyu/analytics"
 	"github.com/siyu-live/siyu/community"
 	"github.com/siyu-live/siyu/console"
 	"github.com/siyu-live/siyu/edge"
@@ -50,6 +51,9 @@ type application struct {
 
 	// --- community ---
 	community *communityArea
+
+	// --- analytics ---
+	analytics *analytics.Service
 }
 
 func newApplication(cfg Config, log *slog.Logger, st *stores) (*application, error) {
@@ -87,6 +91,11 @@ func newApplication(cfg Config, log *slog.Logger, st *stores) (*application, err
 	}
 	// --- community ---
 	if err := a.buildCommunity(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	// --- analytics ---
+	if err := a.buildAnalytics(); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -140,6 +149,8 @@ func (a *application) httpApp() (*fiber.App, error) {
 		Shows: a.live,
 		// --- community ---
 		Coupons: a.community.coupons,
+		// --- analytics ---
+		Clicks: a.analytics,
 	})
 	if err := mp.Mount(app, a.doc); err != nil {
 		return nil, err
@@ -165,6 +176,9 @@ func (a *application) httpApp() (*fiber.App, error) {
 		Coupons:   a.community.coupons,
 		Campaigns: a.community.campaigns,
 		WeCom:     a.community.wecom,
+		// --- analytics ---
+		Analytics:  a.analytics,
+		WebStorage: a.webStorage(),
 	})
 	if err := staffAPI.Mount(app, a.doc); err != nil {
 		return nil, err
@@ -177,6 +191,10 @@ func (a *application) httpApp() (*fiber.App, error) {
 	a.mountLiveCallbacks(app)
 	// --- community ---
 	a.mountCommunityCallbacks(app)
+	// --- analytics ---
+	if err := staffAPI.MountWeb(app); err != nil {
+		return nil, err
+	}
 	return app, nil
 }
 
@@ -194,6 +212,8 @@ func (a *application) worker() (*asynq.Server, *asynq.ServeMux) {
 	a.handleLiveTasks(mux)
 	// --- community ---
 	a.handleCommunityTasks(mux)
+	// --- analytics ---
+	a.handleAnalyticsTasks(mux)
 	return srv, mux
 }
 
@@ -209,6 +229,10 @@ func (a *application) schedules(s *asynq.Scheduler) error {
 	}
 	// --- community ---
 	if err := a.scheduleCommunity(s); err != nil {
+		return err
+	}
+	// --- analytics ---
+	if err := a.scheduleAnalytics(s); err != nil {
 		return err
 	}
 	return nil

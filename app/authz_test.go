@@ -74,6 +74,9 @@ func memberObjects() map[string]ownedObject {
 		// --- community ---
 		"GET /mp/v1/shows/:id/coupon-drops":                 shared("a show's coupon drops are shown to every member"),
 		"POST /mp/v1/shows/:id/coupon-drops/:drop_id/claim": shared("every member may claim a drop's coupon; the coupon is the caller's"),
+
+		// --- analytics ---
+		"POST /mp/v1/shows/:id/product-clicks": shared("every member may open a show's product cards; the click is the caller's"),
 	}
 }
 

@@ -6,6 +6,7 @@ package console
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -42,6 +43,18 @@ type Config struct {
 	Coupons   Coupons
 	Campaigns Campaigns
 	WeCom     WeCom
+
+	// --- analytics ---
+	// Analytics computes the show figures of the web console's control
+	// room, reports and dashboard.
+	Analytics Analytics
+	// WebStorage keeps the web console's CSRF tokens (Redis in
+	// production, so every replica knows them); nil keeps them in this
+	// process's memory.
+	WebStorage fiber.Storage
+	// PulseEvery is how often the control room's live numbers are
+	// recomputed for each show someone watches (1s by default).
+	PulseEvery time.Duration
 }
 
 // API is the staff JSON API.
@@ -70,6 +83,10 @@ type API struct {
 	coupons   Coupons
 	campaigns Campaigns
 	wecom     WeCom
+
+	// --- analytics ---
+	analytics Analytics
+	web       *web
 }
 
 // New returns the API.
@@ -95,6 +112,9 @@ func New(cfg Config) *API {
 		coupons:   cfg.Coupons,
 		campaigns: cfg.Campaigns,
 		wecom:     cfg.WeCom,
+		// --- analytics ---
+		analytics: cfg.Analytics,
+		web:       newWeb(cfg.WebStorage, cfg.PulseEvery),
 	}
 }
 

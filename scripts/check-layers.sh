@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 mod=github.com/siyu-live/siyu
 forbidden='^(github.com/gofiber/fiber/v2|github.com/hibiken/asynq|'"$mod"'/miniprogram-api|'"$mod"'/console|'"$mod"'/jobs)(/|$)'
 status=0
-for dir in live catalog payments community staff accesstoken outbox database; do
+for dir in live catalog payments community staff analytics accesstoken outbox database; do
   [ -d "$dir" ] || continue
   for pkg in $(go list "./$dir/..."); do
     bad=$(go list -deps "$pkg" | grep -E "$forbidden" || true)

@@ -1,0 +1,75 @@
+package console
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/siyu-live/siyu/staff"
+)
+
+// staffPage lists staff accounts with the form to add one.
+type staffPage struct {
+	Accounts []staff.Account
+	Roles    []string
+}
+
+// pageStaff lists the staff and their roles.
+func (a *API) pageStaff(c *fiber.Ctx) error {
+	return a.renderStaff(c, a.view(c, "staff"), http.StatusOK)
+}
+
+func (a *API) renderStaff(c *fiber.Ctx, v *view, status int) error {
+	accs, err := a.accounts.List(c.UserContext())
+	if err != nil {
+		return err
+	}
+	v.Data = staffPage{Accounts: accs, Roles: staff.Roles()}
+	return a.render(c, status, "staff", v)
+}
+
+// formCreateStaff creates a staff account (only owners create owners and
+// admins: the service refuses the rest).
+func (a *API) formCreateStaff(c *fiber.Ctx) error {
+	v := a.view(c, "staff")
+	v.keep(c, "name", "role")
+	in := staff.NewAccount{Name: strings.TrimSpace(c.FormValue("name")), Role: c.FormValue("role"), Password: c.FormValue("password")}
+	if in.Name == "" {
+		v.Fields["name"] = v.T("form.required")
+	}
+	if len(in.Password) < 12 {
+		v.Fields["password"] = v.T("form.password")
+	}
+	if len(v.Fields) > 0 {
+		return a.renderStaff(c, v, http.StatusUnprocessableEntity)
+	}
+	if _, err := a.accounts.Create(c.UserContext(), currentStaff(c).ID, in); err != nil {
+		return a.renderStaff(c, v, v.fail(err))
+	}
+	return done(c, "/staff", "staff_created")
+}
+
+// auditView is a page of the audit log.
+type auditView struct {
+	Query   staff.AuditQuery
+	Entries []staff.AuditEntry
+	Next    string
+}
+
+// pageAudit lists staff actions newest first, filtered.
+func (a *API) pageAudit(c *fiber.Ctx) error {
+	v := a.view(c, "staff")
+	q := staff.AuditQuery{StaffID: c.Query("staff_id"), Action: c.Query("action"), ObjectType: c.Query("object_type"),
+		ObjectID: c.Query("object_id"), Before: c.Query("before"), Limit: 50}
+	entries, err := a.audit.Audit(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	d := auditView{Query: q, Entries: entries}
+	if len(entries) == q.Limit {
+		d.Next = entries[len(entries)-1].ID
+	}
+	v.Data = d
+	return a.render(c, http.StatusOK, "audit", v)
+}
