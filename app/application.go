@@ -142,6 +142,9 @@ func (a *application) httpApp() (*fiber.App, error) {
 		// --- identity ---
 		Sessions: a.members,
 		Members:  a.members,
+		// A live show's shoppers send several requests a second each; their
+		// sessions are looked up once per 10 seconds, not per request.
+		SessionCacheTTL: 10 * time.Second,
 		// --- payments ---
 		Orders:     a.commerce.payments,
 		FlashSales: a.commerce.catalog,

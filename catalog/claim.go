@@ -101,6 +101,13 @@ func (s *soldOut) mark(id string, now time.Time) {
 	s.until[id] = now.Add(soldOutFor)
 }
 
+// SoldOut reports whether this process saw the sale sell out less than a
+// second ago: a request without a request key may then be refused before
+// anything else is done for it, as Claim would refuse it.
+func (s *Service) SoldOut(saleID string) bool {
+	return s.soldOut.is(saleID, s.now())
+}
+
 // Claim runs the claim script for req. It returns the won claim, or a
 // *RejectedError wrapping the reason it lost, or ErrFlashSaleNotFound.
 // The claim is in the journal when Claim returns: hand it to the sink

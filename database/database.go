@@ -32,12 +32,17 @@ func Open(ctx context.Context, rawURL string) (*bun.DB, error) {
 	var db *bun.DB
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
-		sqldb, err := sql.Open("pgx", rawURL)
+		sqldb, err := sql.Open("pgx", simpleProtocol(rawURL))
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
 		sqldb.SetMaxOpenConns(32)
-		sqldb.SetMaxIdleConns(16)
+		// As many idle as open: with fewer, a burst returns connections
+		// the pool closes at once and opens again a moment later, and
+		// every new PostgreSQL connection is a forked backend (the
+		// benchmarks saw the comment path spend most of a core on that).
+		// Idle ones still close after ConnMaxIdleTime.
+		sqldb.SetMaxIdleConns(32)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		db = bun.NewDB(sqldb, pgdialect.New())
 	case strings.HasPrefix(rawURL, "sqlite:"):
@@ -67,6 +72,26 @@ func Open(ctx context.Context, rawURL string) (*bun.DB, error) {
 		return nil, fmt.Errorf("cannot reach the database: %w", err)
 	}
 	return db, nil
+}
+
+// simpleProtocol makes pgx send each query as text in one round trip,
+// unless the URL chooses a default_query_exec_mode itself. bun writes the
+// arguments into the SQL, so almost every query string is new to the
+// connection; pgx's default mode would prepare each one first (a second
+// round trip per query) and churn its statement cache, which the
+// benchmarks measured as a fifth of the CPU of a session lookup.
+func simpleProtocol(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	q := u.Query()
+	if q.Has("default_query_exec_mode") {
+		return rawURL
+	}
+	q.Set("default_query_exec_mode", "simple_protocol")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func sqliteDSN(path string) string {

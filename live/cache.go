@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,13 +13,24 @@ import (
 // made on this replica are seen at once; others see them within hotTTL.
 const hotTTL = time.Second
 
-// hotShow is what the chat path needs of a show.
+// hotShow is what the chat and join paths need of a show.
 type hotShow struct {
 	status  Status
 	likes   int64
 	muted   map[string]bool
 	removed map[string]bool
+	room    string
+	hlsURL  string // in HLS mode
 	at      time.Time
+	// listed is set once the show is known to be in the broadcaster's set
+	// of rooms (chatRooms).
+	listed atomic.Bool
+
+	// recent are the latest visible comments joins answer with, read at
+	// recentAt: at most hotTTL old, like the rest.
+	recentMu sync.Mutex
+	recent   []Comment
+	recentAt time.Time
 }
 
 // hotCache holds hotShow by show id.
@@ -44,7 +56,10 @@ func (s *Service) hot(ctx context.Context, showID string) (*hotShow, error) {
 	if err := s.db.NewSelect().Model(&rows).Where("show_id = ?", showID).Scan(ctx); err != nil {
 		return nil, err
 	}
-	h = &hotShow{status: show.Status, likes: show.Likes, muted: map[string]bool{}, removed: map[string]bool{}, at: time.Now()}
+	h = &hotShow{status: show.Status, likes: show.Likes, muted: map[string]bool{}, removed: map[string]bool{}, room: show.RoomName, at: time.Now()}
+	if show.Mode.HLS() {
+		h.hlsURL = show.HLSURL
+	}
 	for _, b := range rows {
 		switch b.Kind {
 		case BanMuted:
@@ -73,4 +88,21 @@ func (s *Service) forget(showID string) {
 	s.hotc.mu.Lock()
 	delete(s.hotc.shows, showID)
 	s.hotc.mu.Unlock()
+}
+
+// recentComments returns the show's latest visible comments for a join,
+// read again when older than hotTTL: a crowd joining at once costs one
+// query a second, and the room's chat batches carry what came since.
+func (s *Service) recentComments(ctx context.Context, h *hotShow, showID string) ([]Comment, error) {
+	h.recentMu.Lock()
+	defer h.recentMu.Unlock()
+	if h.recent != nil && time.Since(h.recentAt) < hotTTL {
+		return h.recent, nil
+	}
+	recent, err := s.Comments(ctx, showID, "", s.cfg.RecentComments)
+	if err != nil {
+		return nil, err
+	}
+	h.recent, h.recentAt = recent, time.Now()
+	return recent, nil
 }

@@ -33,8 +33,14 @@ func (s *Service) Like(ctx context.Context, showID, memberID string, count int) 
 	}); err != nil {
 		return 0, fmt.Errorf("count likes: %w", err)
 	}
-	if err := s.redis.SAdd(ctx, chatRooms, showID).Err(); err != nil {
-		return 0, fmt.Errorf("count likes: %w", err)
+	// The room joins the broadcaster's set once per cache refresh, not on
+	// every tap: the set is in another slot than the show's keys, so it
+	// would cost a second round trip each time.
+	if !show.listed.Load() {
+		if err := s.redis.SAdd(ctx, chatRooms, showID).Err(); err != nil {
+			return 0, fmt.Errorf("count likes: %w", err)
+		}
+		show.listed.Store(true)
 	}
 	return max(total.Val(), show.likes), nil
 }

@@ -53,6 +53,10 @@ func (s *Service) ReconcileShow(ctx context.Context, showID string) error {
 		// LiveKit would close an empty room only after EmptyTimeout.
 		return nil
 	}
+	if roomGone {
+		// The show may end below; joins and chat must see it at once.
+		defer s.forget(showID)
+	}
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		show, err := lockShow(ctx, tx, showID)
 		if err != nil {

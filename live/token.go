@@ -77,8 +77,8 @@ func (s *Service) sign(g Grant) (Token, error) {
 
 // viewerGrant is a viewer's: subscribe only, no publishing of tracks or
 // data, one room, identity = member id.
-func (s *Service) viewerGrant(show *Show, memberID string) Grant {
-	return Grant{Identity: memberID, Room: show.RoomName, TTL: s.cfg.ViewerTokenTTL, Sources: []livekit.TrackSource{}}
+func (s *Service) viewerGrant(room, memberID string) Grant {
+	return Grant{Identity: memberID, Room: room, TTL: s.cfg.ViewerTokenTTL, Sources: []livekit.TrackSource{}}
 }
 
 // StaffRole says what a staff token allows.

@@ -219,35 +219,29 @@ type Join struct {
 
 // Join gives a viewer a subscribe-only token to a live show's room, valid
 // for at most 15 minutes (joining again refreshes it), the HLS playlist in
-// HLS mode, and the latest comments. A removed viewer is refused.
+// HLS mode, and the latest comments. A removed viewer is refused. A crowd
+// joins at once when a show starts, so the show, its bans and its latest
+// comments come from the chat path's cache (at most hotTTL old).
 func (s *Service) Join(ctx context.Context, showID, memberID string) (Join, error) {
-	show, err := getShow(ctx, s.db, showID)
+	h, err := s.hot(ctx, showID)
 	if err != nil {
 		return Join{}, err
 	}
-	if show.Status != StatusLive {
+	if h.status != StatusLive {
 		return Join{}, ErrShowNotLive
 	}
-	_, removed, err := bans(ctx, s.db, showID, memberID)
-	if err != nil {
-		return Join{}, err
-	}
-	if removed {
+	if h.removed[memberID] {
 		return Join{}, ErrViewerRemoved
 	}
-	tok, err := s.sign(s.viewerGrant(show, memberID))
+	tok, err := s.sign(s.viewerGrant(h.room, memberID))
 	if err != nil {
 		return Join{}, err
 	}
-	recent, err := s.Comments(ctx, showID, "", s.cfg.RecentComments)
+	recent, err := s.recentComments(ctx, h, showID)
 	if err != nil {
 		return Join{}, err
 	}
-	j := Join{LiveKitURL: s.cfg.LiveKitURL, Token: tok.Token, Room: tok.Room, ExpiresAt: tok.ExpiresAt, RecentComments: recent}
-	if show.Mode.HLS() {
-		j.HLSURL = show.HLSURL
-	}
-	return j, nil
+	return Join{LiveKitURL: s.cfg.LiveKitURL, Token: tok.Token, Room: tok.Room, ExpiresAt: tok.ExpiresAt, HLSURL: h.hlsURL, RecentComments: recent}, nil
 }
 
 // Counts are a show's audience numbers.

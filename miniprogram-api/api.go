@@ -5,6 +5,7 @@ package miniprogramapi
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -19,6 +20,10 @@ const Prefix = "/mp/v1"
 type Config struct {
 	Logger   *slog.Logger
 	Sessions Sessions
+	// SessionCacheTTL is how long a token's member is remembered in this
+	// process instead of asking Sessions on every request; zero asks every
+	// time. A token logged out elsewhere keeps working here this long.
+	SessionCacheTTL time.Duration
 
 	// --- identity ---
 	Members Members
@@ -39,8 +44,9 @@ type Config struct {
 
 // API is the shopper HTTP API.
 type API struct {
-	log      *slog.Logger
-	sessions Sessions
+	log          *slog.Logger
+	sessions     Sessions
+	sessionCache *sessionCache
 
 	// --- identity ---
 	members Members
@@ -50,7 +56,8 @@ type API struct {
 	flashSales FlashSales
 
 	// --- live ---
-	shows Shows
+	shows  Shows
+	recent recentJSON
 
 	// --- community ---
 	coupons Coupons
@@ -62,8 +69,9 @@ type API struct {
 // New returns the API.
 func New(cfg Config) *API {
 	return &API{
-		log:      cfg.Logger,
-		sessions: cfg.Sessions,
+		log:          cfg.Logger,
+		sessions:     cfg.Sessions,
+		sessionCache: newSessionCache(cfg.SessionCacheTTL),
 		// --- identity ---
 		members: cfg.Members,
 		// --- payments ---

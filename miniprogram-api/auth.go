@@ -33,9 +33,13 @@ func (a *API) requireMember(c *fiber.Ctx) error {
 	if !ok || token == "" {
 		return &edge.Problem{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "send the session token as Authorization: Bearer <token>"}
 	}
-	id, err := a.sessions.Authenticate(c.UserContext(), token)
-	if err != nil {
-		return err
+	id, ok := a.sessionCache.get(token)
+	if !ok {
+		var err error
+		if id, err = a.sessions.Authenticate(c.UserContext(), token); err != nil {
+			return err
+		}
+		a.sessionCache.put(token, id)
 	}
 	c.Locals(memberKey, id)
 	return c.Next()

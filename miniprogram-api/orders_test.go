@@ -268,6 +268,7 @@ func TestFlashSaleHTTP(t *testing.T) {
 		var mu sync.Mutex
 		units := map[string]int{}
 		codes := map[string]int{}
+		var wonMember, wonKey, wonOrder string
 		var wg sync.WaitGroup
 		for i := range 600 {
 			wg.Add(1)
@@ -287,6 +288,9 @@ func TestFlashSaleHTTP(t *testing.T) {
 					}
 					units[member]++
 					codes["won"]++
+					if wonKey == "" {
+						wonMember, wonKey, wonOrder = member, fmt.Sprintf("req-%d", i), r.Order.ID
+					}
 				case http.StatusConflict:
 					var e errorBody
 					_ = json.Unmarshal(raw, &e)
@@ -314,6 +318,16 @@ func TestFlashSaleHTTP(t *testing.T) {
 		var e errorBody
 		if code := s.call(t, "late", http.MethodPost, "/mp/v1/flash-sales/"+f.ID+"/orders", "", map[string]any{"quantity": 1, "address": address}, &e); code != http.StatusConflict || e.Error.Code != "sold_out" {
 			t.Fatalf("after the last unit: %d %s", code, e.Error.Code)
+		}
+		// The crowd after the last unit is answered before its body is
+		// read; a retry with its key still gets the order it won.
+		e = errorBody{}
+		if code := s.call(t, "late", http.MethodPost, "/mp/v1/flash-sales/"+f.ID+"/orders", "", map[string]any{"quantity": "many"}, &e); code != http.StatusConflict || e.Error.Code != "sold_out" {
+			t.Fatalf("a bad body after the last unit: %d %s", code, e.Error.Code)
+		}
+		var again payments.Receipt
+		if code := s.call(t, wonMember, http.MethodPost, "/mp/v1/flash-sales/"+f.ID+"/orders", wonKey, map[string]any{"quantity": 1, "address": address}, &again); code != http.StatusCreated || again.Order.ID != wonOrder {
+			t.Fatalf("a winner's retry after the last unit: %d %s, want 201 %s", code, again.Order.ID, wonOrder)
 		}
 	})
 }

@@ -69,6 +69,7 @@ func (a *API) createSession(c *fiber.Ctx) error {
 // deleteSession logs out: the calling token stops working.
 func (a *API) deleteSession(c *fiber.Ctx) error {
 	token, _ := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	a.sessionCache.forget(token)
 	if err := a.members.Logout(c.UserContext(), token); err != nil {
 		return err
 	}

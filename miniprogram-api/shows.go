@@ -2,6 +2,7 @@ package miniprogramapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -162,15 +163,41 @@ type joinBody struct {
 	RecentComments []commentBody `json:"recent_comments"`
 }
 
+// joinHead is joinBody without its recent comments, which are encoded
+// once per show and refresh (recentJSON) and appended as they are:
+// json.RawMessage would be checked and compacted on every answer, which
+// costs as much as encoding them.
+type joinHead struct {
+	LiveKitURL string    `json:"livekit_url"`
+	Token      string    `json:"token"`
+	Room       string    `json:"room"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	HLSURL     string    `json:"hls_url"`
+}
+
 // joinShow gives the member a viewer token for a live show.
 func (a *API) joinShow(c *fiber.Ctx) error {
-	j, err := a.shows.Join(c.UserContext(), c.Params("id"), memberID(c))
+	showID := c.Params("id")
+	j, err := a.shows.Join(c.UserContext(), showID, memberID(c))
 	if err != nil {
 		return liveProblem(err)
 	}
-	out := joinBody{LiveKitURL: j.LiveKitURL, Token: j.Token, Room: j.Room, ExpiresAt: j.ExpiresAt, HLSURL: j.HLSURL,
-		RecentComments: commentsOut(j.RecentComments)}
-	return c.JSON(out)
+	recent, err := a.recent.encode(showID, j.RecentComments)
+	if err != nil {
+		return err
+	}
+	head, err := json.Marshal(joinHead{LiveKitURL: j.LiveKitURL, Token: j.Token, Room: j.Room, ExpiresAt: j.ExpiresAt, HLSURL: j.HLSURL})
+	if err != nil {
+		return err
+	}
+	// The answer is joinBody: head's fields, then recent_comments.
+	out := make([]byte, 0, len(head)+len(recent)+24)
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, `,"recent_comments":`...)
+	out = append(out, recent...)
+	out = append(out, '}')
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(out)
 }
 
 // likeRequest is the body of POST /shows/:id/likes.
