@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,57 +24,99 @@ import (
 )
 
 // env is everything a benchmark run talks to: Siyu started as its own
-// process on the server core, its database and Redis, and LiveKit.
+// process on the server core, its database and Redis, LiveKit and the
+// WeChat sandbox.
 type env struct {
 	root      string
+	dataDir   string
 	dbURL     string
+	schema    string
 	redisURL  string
 	db        *bun.DB
 	redis     *redis.Client
 	livekit   *testsupport.LiveKit
+	wechat    *weChatProcess
+	pay       *payKeys
+	naiveBin  string
 	siyu      *exec.Cmd
 	siyuAddr  string
 	serverCPU string
-	logs      *os.File
+	logs      []*os.File
 	stops     []func()
 }
 
-// start brings up LiveKit and Siyu against a fresh PostgreSQL schema and a
-// flushed Redis database.
-func start(ctx context.Context, root, serverCPU string) (*env, error) {
-	e := &env{root: root, serverCPU: serverCPU}
+// start brings up the WeChat sandbox, LiveKit and Siyu against a fresh
+// PostgreSQL schema and a flushed Redis database. Nothing it starts is
+// pinned except Siyu (to serverCPU, when set): the bench process pins
+// itself after this returns, and children inherit their parent's
+// affinity.
+func start(ctx context.Context, root, serverCPU string, fanout int) (*env, error) {
+	e := &env{root: root, serverCPU: serverCPU, dataDir: filepath.Join(root, "data", "bench")}
+	if err := os.MkdirAll(e.dataDir, 0o750); err != nil {
+		return nil, err
+	}
 	base := getenvDefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	admin, err := database.Open(ctx, base)
 	if err != nil {
 		return nil, fmt.Errorf("BENCH_DATABASE_URL: %w", err)
 	}
-	schema := fmt.Sprintf("bench_%d", time.Now().Unix())
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+	e.schema = fmt.Sprintf("bench_%d", time.Now().Unix())
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+e.schema); err != nil {
 		admin.Close()
 		return nil, err
 	}
 	e.stops = append(e.stops, func() {
-		_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		_, _ = admin.Exec("DROP SCHEMA " + e.schema + " CASCADE")
 		admin.Close()
 	})
 	u, _ := url.Parse(base)
 	q := u.Query()
-	q.Set("search_path", schema)
+	q.Set("search_path", e.schema)
 	u.RawQuery = q.Encode()
 	e.dbURL = u.String()
 
 	e.redisURL = getenvDefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 	opt, err := redis.ParseURL(e.redisURL)
 	if err != nil {
+		e.close()
 		return nil, fmt.Errorf("BENCH_REDIS_URL: %w", err)
 	}
+	opt.PoolSize = 128
 	e.redis = redis.NewClient(opt)
 	if err := e.redis.FlushDB(ctx).Err(); err != nil {
+		e.close()
 		return nil, fmt.Errorf("BENCH_REDIS_URL: %w", err)
 	}
 
+	// Built now, while this process may still use every core.
+	e.naiveBin = filepath.Join(e.dataDir, "naive")
+	build := exec.CommandContext(ctx, "go", "build", "-o", e.naiveBin, "./bench/naive")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		e.close()
+		return nil, fmt.Errorf("build bench/naive: %w: %s", err, out)
+	}
+
+	keysPath := filepath.Join(e.dataDir, "wxpay-keys.json")
+	if e.pay, err = newPayKeys(keysPath); err != nil {
+		e.close()
+		return nil, err
+	}
+	wlog, err := e.logFile("wechat.log")
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	if e.wechat, err = startWeChat(keysPath, fanout, wlog); err != nil {
+		e.close()
+		return nil, err
+	}
+	e.stops = append(e.stops, e.wechat.stop)
+	e.pay.appID, e.pay.mchID = e.wechat.settings["WECHAT_APP_ID"], e.wechat.settings["WECHATPAY_MCH_ID"]
+
 	lk, stop, err := testsupport.LaunchLiveKit(testsupport.LiveKitOptions{})
 	if err != nil {
+		e.close()
 		return nil, err
 	}
 	e.livekit = lk
@@ -89,27 +133,32 @@ func start(ctx context.Context, root, serverCPU string) (*env, error) {
 	return e, nil
 }
 
-func (e *env) startSiyu(ctx context.Context) error {
-	if err := os.MkdirAll(filepath.Join(e.root, "data", "bench"), 0o750); err != nil {
-		return err
-	}
-	logs, err := os.Create(filepath.Join(e.root, "data", "bench", "siyu.log"))
+func (e *env) logFile(name string) (*os.File, error) {
+	f, err := os.Create(filepath.Join(e.dataDir, name))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	e.logs = logs
-	bin := filepath.Join(e.root, "bin", "siyu")
-	args := []string{"serve", "--migrate", "--with-worker"}
-	var cmd *exec.Cmd
+	e.logs = append(e.logs, f)
+	return f, nil
+}
+
+// pinned returns a command running bin on the server core when the run is
+// pinned.
+func (e *env) pinned(ctx context.Context, bin string, args ...string) *exec.Cmd {
 	if e.serverCPU != "" {
-		cmd = exec.CommandContext(ctx, "taskset", append([]string{"-c", e.serverCPU, bin}, args...)...)
-	} else {
-		cmd = exec.CommandContext(ctx, bin, args...)
+		return exec.CommandContext(ctx, "taskset", append([]string{"-c", e.serverCPU, bin}, args...)...)
 	}
-	cmd.Env = append(os.Environ(),
+	return exec.CommandContext(ctx, bin, args...)
+}
+
+// siyuEnv is Siyu's environment: the bench's stores, LiveKit and WeChat
+// sandbox, and extra settings.
+func (e *env) siyuEnv(addr string, extra ...string) []string {
+	env := append(os.Environ(),
 		"SIYU_ENV=dev",
-		"SIYU_HTTP_ADDR=127.0.0.1:0",
-		"SIYU_DATA_DIR="+filepath.Join(e.root, "data", "bench"),
+		"SIYU_HTTP_ADDR="+addr,
+		"SIYU_PUBLIC_URL=http://"+addr,
+		"SIYU_DATA_DIR="+e.dataDir,
 		// Access logs stay in the middleware but are filtered by level, as
 		// a busy production deployment would run; every scenario and the
 		// /ping baseline pay the same.
@@ -119,7 +168,27 @@ func (e *env) startSiyu(ctx context.Context) error {
 		"LIVEKIT_URL="+e.livekit.URL,
 		"LIVEKIT_API_KEY="+e.livekit.APIKey,
 		"LIVEKIT_API_SECRET="+e.livekit.APISecret,
+		"WECHAT_SANDBOX=http://"+e.wechat.addr,
 	)
+	for k, v := range e.wechat.settings {
+		env = append(env, k+"="+v)
+	}
+	return append(env, extra...)
+}
+
+func (e *env) startSiyu(ctx context.Context) error {
+	logs, err := e.logFile("siyu.log")
+	if err != nil {
+		return err
+	}
+	// A port chosen up front, so SIYU_PUBLIC_URL (callback URLs) is right.
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd := e.pinned(ctx, filepath.Join(e.root, "bin", "siyu"), "serve", "--migrate", "--with-worker")
+	cmd.Env = e.siyuEnv(addr)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -129,47 +198,62 @@ func (e *env) startSiyu(ctx context.Context) error {
 		return fmt.Errorf("start siyu: %w", err)
 	}
 	e.siyu = cmd
-	addr := make(chan string, 1)
+	listening := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "siyu: listening on http://"); ok {
-				addr <- a
+			if strings.HasPrefix(sc.Text(), "siyu: listening on http://") {
+				listening <- true
 			}
 		}
-		close(addr)
+		close(listening)
 		_, _ = io.Copy(io.Discard, out)
 	}()
 	select {
-	case a, ok := <-addr:
+	case ok := <-listening:
 		if !ok {
-			return fmt.Errorf("siyu exited before listening; see data/bench/siyu.log")
+			return errors.New("siyu exited before listening; see data/bench/siyu.log")
 		}
-		e.siyuAddr = a
-	case <-time.After(60 * time.Second):
-		return fmt.Errorf("siyu did not listen within 60s")
+	case <-time.After(120 * time.Second):
+		return errors.New("siyu did not listen within 120s; see data/bench/siyu.log")
 	}
-	for range 100 {
-		resp, err := http.Get("http://" + e.siyuAddr + "/readyz")
+	e.siyuAddr = addr
+	if err := waitReady("http://"+addr+"/readyz", 30*time.Second); err != nil {
+		return fmt.Errorf("siyu: %w; see data/bench/siyu.log", err)
+	}
+	return nil
+}
+
+// waitReady polls url until it answers 200.
+func waitReady(url string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
+			err = fmt.Errorf("%s answered %d", url, resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready within %s: %w", within, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("siyu never became ready; see data/bench/siyu.log")
 }
 
-// resetPeak starts a new peak-memory window for the Siyu process.
-func (e *env) resetPeak() {
-	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", e.siyu.Process.Pid), []byte("5"), 0)
+// siyuPID is the Siyu process's id (taskset execs it in place).
+func (e *env) siyuPID() int { return e.siyu.Process.Pid }
+
+// resetPeak starts a new peak-memory window for process pid.
+func resetPeak(pid int) {
+	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
 }
 
-// peakMB is Siyu's peak resident memory since the last resetPeak.
-func (e *env) peakMB() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", e.siyu.Process.Pid))
+// peakMB is process pid's peak resident memory since the last resetPeak.
+func peakMB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
@@ -184,14 +268,7 @@ func (e *env) peakMB() float64 {
 
 func (e *env) close() {
 	if e.siyu != nil && e.siyu.Process != nil {
-		_ = e.siyu.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = e.siyu.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = e.siyu.Process.Kill()
-		}
+		stopProcess(e.siyu, 10*time.Second)
 	}
 	if e.db != nil {
 		e.db.Close()
@@ -202,9 +279,32 @@ func (e *env) close() {
 	for i := len(e.stops) - 1; i >= 0; i-- {
 		e.stops[i]()
 	}
-	if e.logs != nil {
-		e.logs.Close()
+	for _, f := range e.logs {
+		f.Close()
 	}
+}
+
+// stopProcess interrupts cmd and kills it when it has not exited within
+// grace.
+func stopProcess(cmd *exec.Cmd, grace time.Duration) {
+	_ = cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func getenvDefault(k, def string) string {
@@ -212,4 +312,24 @@ func getenvDefault(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// describeStores names the PostgreSQL and Redis versions and the settings
+// that bound their rates (commit durability, persistence).
+func (e *env) describeStores(ctx context.Context) string {
+	var version, syncCommit string
+	_ = e.db.QueryRowContext(ctx, "SHOW server_version").Scan(&version)
+	_ = e.db.QueryRowContext(ctx, "SHOW synchronous_commit").Scan(&syncCommit)
+	redisVersion, aof := "?", "?"
+	if info, err := e.redis.Info(ctx, "server", "persistence").Result(); err == nil {
+		for _, line := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "redis_version:"); ok {
+				redisVersion = v
+			}
+			if v, ok := strings.CutPrefix(line, "aof_enabled:"); ok {
+				aof = map[string]string{"0": "off", "1": "on"}[v]
+			}
+		}
+	}
+	return fmt.Sprintf("PostgreSQL %s (synchronous_commit %s), Redis %s (AOF %s)", version, syncCommit, redisVersion, aof)
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -10,38 +12,37 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// request is one HTTP request a scenario sends; worker is the index of the
-// load worker and seq its own counter, so scenarios can vary members, IDs
-// and bodies deterministically.
-type request func(worker, seq int, req *fasthttp.Request)
+// errDone ends a worker: it has nothing left to send (a scenario with a
+// fixed supply of requests, such as pre-signed notifications).
+var errDone = errors.New("nothing left to send")
 
-// outcome classifies an answer: ok, expected (a right answer that is not
-// the scenario's main path, such as sold_out), or error.
-type outcome func(status int, body []byte) (ok bool)
+// operation is one worker's next operation; seq counts the worker's own
+// operations, so scenarios can vary members, IDs and bodies. It returns
+// errDone when the worker has nothing left to do.
+type operation func(seq int) error
 
 // result is one measured run.
 type result struct {
-	Requests   int64         `json:"requests"`
-	Errors     int64         `json:"errors"`
-	Duration   time.Duration `json:"duration_ns"`
-	Rate       float64       `json:"rate_per_s"`
-	P50        time.Duration `json:"p50_ns"`
-	P99        time.Duration `json:"p99_ns"`
-	ErrSamples []string      `json:"error_samples,omitempty"`
+	Requests   int64              `json:"requests"`
+	Errors     int64              `json:"errors"`
+	Duration   time.Duration      `json:"duration_ns"`
+	Rate       float64            `json:"rate_per_s"`
+	P50        time.Duration      `json:"p50_ns"`
+	P99        time.Duration      `json:"p99_ns"`
+	PeakMB     float64            `json:"server_peak_mb,omitempty"`
+	ErrSamples []string           `json:"error_samples,omitempty"`
+	Checks     []string           `json:"checks,omitempty"`
+	Notes      []string           `json:"notes,omitempty"`
+	Values     map[string]float64 `json:"values,omitempty"`
+	// window is the machine's CPU at the start and end of the measurement.
+	window [2]cpuSample
 }
 
-// load runs a closed loop: concurrency workers, each sending its next
-// request as soon as the previous answers, for duration (after warmup),
-// against addr. Latencies are kept per worker and merged at the end.
-func load(ctx context.Context, addr string, concurrency int, warmup, duration time.Duration, send request, check outcome) result {
-	client := &fasthttp.HostClient{
-		Addr:                          addr,
-		MaxConns:                      concurrency * 2,
-		ReadTimeout:                   10 * time.Second,
-		WriteTimeout:                  10 * time.Second,
-		NoDefaultUserAgentHeader:      true,
-		DisableHeaderNamesNormalizing: true,
-	}
+// loop runs a closed loop: concurrency workers, each starting its next
+// operation as soon as the previous one ends, for duration after warmup
+// (or until every worker is done). Operations that end during the
+// measurement are counted, with their latency; errors are sampled.
+func loop(ctx context.Context, concurrency int, warmup, duration time.Duration, newWorker func(w int) operation) result {
 	var (
 		measuring atomic.Bool
 		stop      atomic.Bool
@@ -49,41 +50,33 @@ func load(ctx context.Context, addr string, concurrency int, warmup, duration ti
 		errs      atomic.Int64
 		mu        sync.Mutex
 		samples   []string
-		all       [][]time.Duration
+		all       = make([][]time.Duration, concurrency)
 		wg        sync.WaitGroup
+		finished  = make(chan struct{})
 	)
-	all = make([][]time.Duration, concurrency)
 	for w := range concurrency {
+		op := newWorker(w)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req := fasthttp.AcquireRequest()
-			resp := fasthttp.AcquireResponse()
-			defer fasthttp.ReleaseRequest(req)
-			defer fasthttp.ReleaseResponse(resp)
 			lat := make([]time.Duration, 0, 1<<14)
 			for seq := 0; !stop.Load() && ctx.Err() == nil; seq++ {
-				req.Reset()
-				send(w, seq, req)
-				// After send: setting a relative URI clears the host.
-				req.Header.SetHost(addr)
 				start := time.Now()
-				err := client.Do(req, resp)
+				err := op(seq)
 				elapsed := time.Since(start)
+				if errors.Is(err, errDone) {
+					break
+				}
 				if !measuring.Load() {
 					continue
 				}
 				requests.Add(1)
 				lat = append(lat, elapsed)
-				if err != nil || !check(resp.StatusCode(), resp.Body()) {
+				if err != nil {
 					errs.Add(1)
 					mu.Lock()
 					if len(samples) < 5 {
-						if err != nil {
-							samples = append(samples, err.Error())
-						} else {
-							samples = append(samples, string(resp.Body()))
-						}
+						samples = append(samples, err.Error())
 					}
 					mu.Unlock()
 				}
@@ -93,23 +86,31 @@ func load(ctx context.Context, addr string, concurrency int, warmup, duration ti
 			mu.Unlock()
 		}()
 	}
-	time.Sleep(warmup)
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-time.After(warmup):
+	case <-finished:
+	case <-ctx.Done():
+	}
+	cpuStart := sampleCPU()
 	measuring.Store(true)
 	began := time.Now()
 	select {
 	case <-time.After(duration):
+	case <-finished:
 	case <-ctx.Done():
 	}
 	measuring.Store(false)
 	took := time.Since(began)
+	cpuEnd := sampleCPU()
 	stop.Store(true)
-	wg.Wait()
+	<-finished
 	var merged []time.Duration
 	for _, l := range all {
 		merged = append(merged, l...)
 	}
 	sort.Slice(merged, func(i, j int) bool { return merged[i] < merged[j] })
-	r := result{Requests: requests.Load(), Errors: errs.Load(), Duration: took, ErrSamples: samples}
+	r := result{Requests: requests.Load(), Errors: errs.Load(), Duration: took, ErrSamples: samples, window: [2]cpuSample{cpuStart, cpuEnd}}
 	r.Rate = float64(r.Requests) / took.Seconds()
 	if n := len(merged); n > 0 {
 		r.P50 = merged[n/2]
@@ -118,14 +119,53 @@ func load(ctx context.Context, addr string, concurrency int, warmup, duration ti
 	return r
 }
 
+// request fills in one HTTP request of a worker; it returns false when the
+// worker has nothing left to send.
+type request func(worker, seq int, req *fasthttp.Request) bool
+
+// outcome judges an answer: nil when it is the scenario's right answer.
+// It sees every answer, warm-up included, so scenarios can count what
+// they created.
+type outcome func(status int, body []byte) error
+
+// httpLoad is loop for HTTP requests to addr through a fasthttp client
+// with a connection per worker.
+func httpLoad(ctx context.Context, addr string, o runOptions, send request, check outcome) result {
+	client := &fasthttp.HostClient{
+		Addr:                          addr,
+		MaxConns:                      o.concurrency * 2,
+		ReadTimeout:                   30 * time.Second,
+		WriteTimeout:                  30 * time.Second,
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: true,
+	}
+	defer client.CloseIdleConnections()
+	return loop(ctx, o.concurrency, o.warmup, o.duration, func(w int) operation {
+		req := fasthttp.AcquireRequest()
+		resp := fasthttp.AcquireResponse()
+		return func(seq int) error {
+			req.Reset()
+			if !send(w, seq, req) {
+				return errDone
+			}
+			// After send: setting a relative URI clears the host.
+			req.Header.SetHost(addr)
+			if err := client.Do(req, resp); err != nil {
+				return err
+			}
+			return check(resp.StatusCode(), resp.Body())
+		}
+	})
+}
+
 // statusIs accepts answers with one of the given statuses.
 func statusIs(codes ...int) outcome {
-	return func(status int, _ []byte) bool {
+	return func(status int, body []byte) error {
 		for _, c := range codes {
 			if status == c {
-				return true
+				return nil
 			}
 		}
-		return false
+		return fmt.Errorf("%d %.300s", status, body)
 	}
 }

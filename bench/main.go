@@ -1,10 +1,35 @@
 // Command bench measures Siyu's hot paths against real PostgreSQL, Redis
 // and LiveKit on loopback, each as a ratio to a baseline measured in the
-// same run, and checks correctness in the same run. `make bench` runs it.
+// same run, and checks correctness in the same run. `make bench` runs it;
+// it prints one table and writes the run as JSON to bench/results/.
 //
-// On a machine with two or more cores the Siyu server is pinned to core 0
-// and this load generator to core 1, so the two never compete for a core;
-// PostgreSQL, Redis and LiveKit are not pinned.
+// It starts a fresh PostgreSQL schema and Redis database (13), the WeChat
+// sandbox as a process of its own (WeChat is remote to Siyu), LiveKit, and
+// `bin/siyu serve --with-worker`. On a machine with two or more cores Siyu
+// (and the naive endpoint) run on core 0 and this load generator on core
+// 1, so the two never compete for a core; PostgreSQL, Redis, LiveKit and
+// the sandbox are not pinned. Shoppers log in through the API (the
+// sandbox phone's wx.login, then POST /mp/v1/session); staff sign in with
+// an owner made by `siyu staff create`; shows, products, flash sales and
+// campaigns are made through the console API. Where the API would take
+// minutes of work the scenario does not measure, rows are written straight
+// to the database (the comments say which and why).
+//
+// Baselines: GET /ping (the HTTP ceiling: same binary, same middleware);
+// the catalog's flash-sale claim script straight against Redis from the
+// generator; the SQL transaction of a payment notification straight
+// against PostgreSQL; bench/naive, a flash sale decrementing a PostgreSQL
+// row behind Siyu's edge middleware. Scenarios: flash-sale purchase
+// (winning and sold-out paths), joining a show, comments, likes, payment
+// notifications (signed and encrypted as WeChat Pay does), a campaign
+// fanning out to -fanout members with /ping measured meanwhile.
+//
+// Flags: -run selects scenarios by regexp (with their baselines),
+// -duration and -warmup set each measurement, -concurrency the requests in
+// flight, -profile records Siyu's CPU with perf into data/bench/profiles/.
+// Each row also says what every process used of the CPU while it was
+// measured: a run where "other" is high was disturbed and should be
+// repeated.
 package main
 
 import (
@@ -16,12 +41,16 @@ import (
 	"os/signal"
 	"regexp"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/siyu-live/siyu/testsupport"
 )
 
 func main() {
+	if os.Getenv(roleEnv) == roleWeChat {
+		os.Exit(runWeChat())
+	}
 	os.Exit(run())
 }
 
@@ -29,65 +58,101 @@ func run() int {
 	duration := flag.Duration("duration", 5*time.Second, "how long each scenario is measured")
 	warmup := flag.Duration("warmup", time.Second, "unmeasured load before each measurement")
 	concurrency := flag.Int("concurrency", 64, "concurrent requests in flight")
-	only := flag.String("run", "", "only scenarios whose name matches this regexp")
+	members := flag.Int("members", 2000, "shoppers logged in through the API, one session each")
+	fanout := flag.Int("fanout", 100000, "members a campaign fans out to")
+	profile := flag.Bool("profile", false, "record the server's CPU profile of every measurement with perf into data/bench/profiles/")
+	only := flag.String("run", "", "only scenarios whose name matches this regexp (and the baselines they are compared with)")
 	flag.Parse()
 
-	if cpus := machineCores(); cpus >= 2 && os.Getenv("SIYU_BENCH_PINNED") == "" {
-		if _, err := exec.LookPath("taskset"); err == nil {
-			// Re-run this program on core 1; Siyu will run on core 0.
-			cmd := exec.Command("taskset", append([]string{"-c", "1", os.Args[0]}, os.Args[1:]...)...)
-			cmd.Env = append(os.Environ(), "SIYU_BENCH_PINNED=1")
-			cmd.Stdout, cmd.Stderr, cmd.Stdin = os.Stdout, os.Stderr, os.Stdin
-			if err := cmd.Run(); err != nil {
-				if ee, ok := err.(*exec.ExitError); ok {
-					return ee.ExitCode()
-				}
-				fmt.Fprintln(os.Stderr, "bench:", err)
-				return 1
-			}
-			return 0
-		}
-	}
-	serverCPU, sharing := "", "server and generator share every core (taskset unavailable or one core)"
-	if os.Getenv("SIYU_BENCH_PINNED") == "1" {
-		serverCPU, sharing = "0", "server pinned to core 0, load generator to core 1; PostgreSQL, Redis and LiveKit unpinned"
-	}
 	filter, err := regexp.Compile(*only)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench: -run:", err)
 		return 2
 	}
+	serverCPU, generatorCPU := "", ""
+	sharing := "server and generator share every core (taskset unavailable or one core)"
+	if _, err := exec.LookPath("taskset"); err == nil && machineCores() >= 2 {
+		serverCPU, generatorCPU = "0", "1"
+		sharing = "Siyu (and the naive endpoint) pinned to core 0, the load generator to core 1; PostgreSQL, Redis, LiveKit and the WeChat sandbox unpinned"
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	root := testsupport.ModuleRoot()
-	e, err := start(ctx, root, serverCPU)
+	fmt.Fprintln(os.Stderr, "bench: starting PostgreSQL schema, Redis DB, WeChat sandbox, LiveKit and Siyu…")
+	e, err := start(ctx, root, serverCPU, *fanout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
 	defer e.close()
+	if generatorCPU != "" {
+		// Everything this process started is running, unpinned or on the
+		// server core; from now on it runs on the generator core only.
+		if err := exec.Command("taskset", "-a", "-p", "-c", generatorCPU, strconv.Itoa(os.Getpid())).Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: pin the generator:", err)
+			return 1
+		}
+		runtime.GOMAXPROCS(1)
+	}
 
 	opts := runOptions{duration: *duration, warmup: *warmup, concurrency: *concurrency}
+	w := newWorld(e, opts, *members, *fanout)
+	if *profile {
+		if w.prof, err = newProfiler(e.dataDir); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 2
+		}
+	}
 	rep := report{
 		Started:     time.Now().UTC(),
-		Machine:     machine{Cores: machineCores(), MemoryGB: machineMemoryGB(), GoVersion: runtime.Version()},
+		Machine:     describeMachine(),
 		CoreSharing: sharing,
+		Stores:      e.describeStores(ctx),
 		Duration:    opts.duration.String(),
+		Warmup:      opts.warmup.String(),
 		Concurrency: opts.concurrency,
+		Members:     *members,
 	}
-	for _, sc := range scenarios() {
-		if !filter.MatchString(sc.name) {
+	all := scenarios()
+	wanted := map[string]bool{}
+	for _, sc := range all {
+		if filter.MatchString(sc.name) {
+			wanted[sc.name] = true
+			if sc.baseline != "" {
+				wanted[sc.baseline] = true
+			}
+			for _, b := range sc.needs {
+				wanted[b] = true
+			}
+		}
+	}
+	for _, sc := range all {
+		if !wanted[sc.name] {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s…\n", sc.name)
-		e.resetPeak()
-		res, err := sc.run(ctx, e, opts)
-		row := row{Scenario: sc.name, Baseline: sc.baseline, Target: sc.target, Result: res, PeakMB: e.peakMB()}
-		if err != nil {
-			row.Failure = err.Error()
+		w.current = sc.name
+		before := sampleCPU()
+		res, err := sc.run(ctx, w)
+		after := sampleCPU()
+		if !res.window[0].at.IsZero() {
+			// The measured window, not the setup and checks around it.
+			before, after = res.window[0], res.window[1]
 		}
-		rep.Rows = append(rep.Rows, row)
+		rw := row{Scenario: sc.name, Kind: sc.kind, Baseline: sc.baseline, Target: sc.target, Result: res, CPU: after.usageSince(before, os.Getpid(), e.siyuPID())}
+		if err != nil {
+			rw.Failure = err.Error()
+			fmt.Fprintf(os.Stderr, "bench: %s FAILED: %v\n", sc.name, err)
+		} else {
+			fmt.Fprintf(os.Stderr, "bench: %s: %.0f/s p50 %s p99 %s errors %d\n", sc.name, res.Rate, ms(res.P50), ms(res.P99), res.Errors)
+		}
+		rep.Rows = append(rep.Rows, rw)
+		for _, d := range w.derived {
+			d.CPU = rw.CPU
+			rep.Rows = append(rep.Rows, d)
+		}
+		w.derived = nil
 		if ctx.Err() != nil {
 			break
 		}

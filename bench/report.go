@@ -6,40 +6,53 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 )
 
-type machine struct {
-	Cores     int     `json:"cores"`
-	MemoryGB  float64 `json:"memory_gb"`
-	GoVersion string  `json:"go_version"`
-}
+// The kinds of row.
+const (
+	kindBaseline = "baseline"
+	kindScenario = "scenario"
+)
 
 // row is one scenario's measurement and verdict.
 type row struct {
 	Scenario string  `json:"scenario"`
+	Kind     string  `json:"kind"`
 	Baseline string  `json:"baseline,omitempty"`
 	Target   float64 `json:"target_ratio,omitempty"`
 	Result   result  `json:"result"`
-	PeakMB   float64 `json:"server_peak_mb"`
-	Ratio    float64 `json:"ratio,omitempty"`
-	Met      *bool   `json:"met,omitempty"`
-	Failure  string  `json:"failure,omitempty"`
+	// Goal is a target that is not a ratio (a time), met or not.
+	Goal    string  `json:"goal,omitempty"`
+	GoalMet bool    `json:"goal_met,omitempty"`
+	Ratio   float64 `json:"ratio,omitempty"`
+	Met     *bool   `json:"met,omitempty"`
+	Failure string  `json:"failure,omitempty"`
+	// CPU is what each process used while the scenario was measured, in
+	// percent of one core; CPU.Other is everything
+	// outside the benchmark: numbers taken while it is high are not worth
+	// publishing.
+	CPU usage `json:"cpu_percent"`
 }
 
 type report struct {
 	Started     time.Time `json:"started"`
 	Machine     machine   `json:"machine"`
 	CoreSharing string    `json:"core_sharing"`
+	Stores      string    `json:"stores"`
 	Duration    string    `json:"duration"`
+	Warmup      string    `json:"warmup"`
 	Concurrency int       `json:"concurrency"`
+	Members     int       `json:"members"`
 	Rows        []row     `json:"rows"`
 }
 
-// resolve computes every ratio against its baseline from the same run.
+// resolve computes every ratio against its baseline from the same run. A
+// scenario may carry its own ratio (a rate during fan-out against the
+// idle rate) in Values["ratio"].
 func (r *report) resolve() {
 	rates := map[string]float64{}
 	for _, rw := range r.Rows {
@@ -47,15 +60,20 @@ func (r *report) resolve() {
 	}
 	for i := range r.Rows {
 		rw := &r.Rows[i]
-		if rw.Baseline == "" || rw.Failure != "" {
+		if rw.Failure != "" || rw.Target == 0 {
 			continue
 		}
-		base := rates[rw.Baseline]
-		if base == 0 {
+		if v, ok := rw.Result.Values["ratio"]; ok {
+			rw.Ratio = v
+		} else if base := rates[rw.Baseline]; base > 0 && rw.Baseline != "" {
+			rw.Ratio = rw.Result.Rate / base
+		} else {
 			continue
 		}
-		rw.Ratio = rw.Result.Rate / base
 		met := rw.Ratio >= rw.Target
+		if v, ok := rw.Result.Values["met"]; ok {
+			met = met && v == 1
+		}
 		rw.Met = &met
 	}
 }
@@ -70,14 +88,19 @@ func (r *report) failed() bool {
 }
 
 func (r *report) print(w io.Writer) {
-	fmt.Fprintf(w, "Siyu benchmarks — %d cores, %.0f GB, %s; %s; %s per scenario, %d in flight\n\n",
-		r.Machine.Cores, r.Machine.MemoryGB, r.Machine.GoVersion, r.CoreSharing, r.Duration, r.Concurrency)
+	fmt.Fprintf(w, "Siyu benchmarks — %s: %d cores (%s), %.1f GB, Linux %s, %s\n", r.Started.Format("2006-01-02 15:04 MST"),
+		r.Machine.Cores, r.Machine.CPU, r.Machine.MemoryGB, r.Machine.Kernel, r.Machine.GoVersion)
+	fmt.Fprintf(w, "%s; %s.\n%s measured after %s of warm-up, %d requests in flight, %d shoppers logged in through the API.\n\n",
+		r.CoreSharing, r.Stores, r.Duration, r.Warmup, r.Concurrency, r.Members)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\trate/s\tp50\tp99\terrors\tpeak MB\tbaseline\tratio\ttarget\t")
+	fmt.Fprintln(tw, "scenario\trate/s\tp50\tp99\terrors\tpeak MB\tbaseline\tratio\ttarget\tCPU% gen/srv/pg/redis/irq/other\t")
 	for _, rw := range r.Rows {
-		ratio, target := "—", "—"
+		ratio, target, base, peak := "—", "—", "—", "—"
 		if rw.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", rw.Ratio)
+			if rw.Ratio < 0.1 {
+				ratio = fmt.Sprintf("%.3f", rw.Ratio)
+			}
 		}
 		if rw.Target > 0 {
 			mark := "✗"
@@ -86,25 +109,62 @@ func (r *report) print(w io.Writer) {
 			}
 			target = fmt.Sprintf("≥%.2f %s", rw.Target, mark)
 		}
-		base := rw.Baseline
-		if base == "" {
-			base = "—"
+		if rw.Goal != "" {
+			mark := "✗"
+			if rw.GoalMet && rw.Failure == "" {
+				mark = "✓"
+			}
+			target = rw.Goal + " " + mark
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%.0f\t%s\t%s\t%s\t\n", rw.Scenario, rw.Result.Rate,
-			ms(rw.Result.P50), ms(rw.Result.P99), rw.Result.Errors, rw.PeakMB, base, ratio, target)
+		if rw.Baseline != "" {
+			base = rw.Baseline
+		}
+		if rw.Result.PeakMB > 0 {
+			peak = fmt.Sprintf("%.0f", rw.Result.PeakMB)
+		}
+		name := rw.Scenario
+		if rw.Failure != "" {
+			name += " (FAILED)"
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%.0f/%.0f/%.0f/%.0f/%.0f/%.0f\t\n", name, rw.Result.Rate,
+			ms(rw.Result.P50), ms(rw.Result.P99), rw.Result.Errors, peak, base, ratio, target, rw.CPU.Generator, rw.CPU.Server, rw.CPU.Postgres, rw.CPU.Redis, rw.CPU.Interrupts, rw.CPU.Other)
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "\npeak MB: the server's peak resident memory. CPU%: what the generator, the server, PostgreSQL, Redis, interrupts (the loopback network) and everything outside the benchmark used during the measurement, in % of one core.")
 	for _, rw := range r.Rows {
+		if rw.Failure == "" && len(rw.Result.Checks) == 0 && len(rw.Result.Notes) == 0 && len(rw.Result.ErrSamples) == 0 && len(rw.Result.Values) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s:\n", rw.Scenario)
 		if rw.Failure != "" {
-			fmt.Fprintf(w, "\n%s FAILED: %s\n", rw.Scenario, rw.Failure)
+			fmt.Fprintf(w, "  FAILED: %s\n", rw.Failure)
+		}
+		for _, c := range rw.Result.Checks {
+			fmt.Fprintf(w, "  check: %s\n", c)
+		}
+		for _, n := range rw.Result.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+		keys := make([]string, 0, len(rw.Result.Values))
+		for k := range rw.Result.Values {
+			if k != "met" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %s: %s\n", k, strconv.FormatFloat(rw.Result.Values[k], 'f', -1, 64))
 		}
 		for _, s := range rw.Result.ErrSamples {
-			fmt.Fprintf(w, "  %s error sample: %.200s\n", rw.Scenario, s)
+			fmt.Fprintf(w, "  error sample: %.300s\n", s)
 		}
 	}
 }
 
 func ms(d time.Duration) string {
+	if d == 0 {
+		return "—"
+	}
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + "ms"
 }
 
@@ -119,34 +179,4 @@ func (r *report) save(root string) (string, error) {
 		return "", err
 	}
 	return path, os.WriteFile(path, b, 0o644)
-}
-
-// machineCores counts the machine's cores (not this process's affinity).
-func machineCores() int {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return 0
-	}
-	return strings.Count(string(b), "\nprocessor") + boolInt(strings.HasPrefix(string(b), "processor"))
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func machineMemoryGB() float64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024 / 1024
-		}
-	}
-	return 0
 }

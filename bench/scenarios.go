@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -11,33 +12,66 @@ import (
 // ratio to that baseline's rate in the same run and judged against target.
 type scenario struct {
 	name     string
+	kind     string
 	baseline string
 	target   float64
-	run      func(ctx context.Context, e *env, o runOptions) (result, error)
+	// needs names other baselines a scenario is compared with.
+	needs []string
+	run   func(ctx context.Context, w *world) (result, error)
 }
+
+// The baselines' names.
+const (
+	basePing   = "ping"
+	baseRedis  = "redis: flash-sale script"
+	baseDB     = "postgres: payment transaction"
+	baseNaive  = "naive flash sale (postgres UPDATE)"
+	scWin      = "flash sale: win"
+	scSoldOut  = "flash sale: sold out"
+	scJoin     = "join a show"
+	scComment  = "comment"
+	scLike     = "like"
+	scNotify   = "payment notification"
+	scFanout   = "ping during campaign fan-out"
+	scWinNaive = "flash sale: win vs naive"
+)
 
 // scenarios lists every measurement in the order they run: baselines first.
 func scenarios() []scenario {
 	return []scenario{
-		{name: "ping", run: httpScenario(func(_, _ int, req *fasthttp.Request) {
-			req.SetRequestURI("/ping")
-		}, statusIs(200), nil)},
+		{name: basePing, kind: kindBaseline, run: pingScenario},
+		{name: baseRedis, kind: kindBaseline, run: redisCeiling},
+		{name: baseDB, kind: kindBaseline, run: dbCeiling},
+		{name: baseNaive, kind: kindBaseline, run: naiveFlashSale},
+		{name: scWin, kind: kindScenario, baseline: basePing, target: 0.40, needs: []string{baseNaive}, run: flashSaleWin},
+		{name: scSoldOut, kind: kindScenario, baseline: basePing, target: 0.80, run: flashSaleSoldOut},
+		{name: scJoin, kind: kindScenario, baseline: basePing, target: 0.50, run: joinShow},
+		{name: scComment, kind: kindScenario, baseline: basePing, target: 0.40, run: postComments},
+		{name: scLike, kind: kindScenario, baseline: basePing, target: 0.70, run: postLikes},
+		{name: scNotify, kind: kindScenario, baseline: baseDB, target: 0.50, run: paymentNotifications},
+		{name: scFanout, kind: kindScenario, baseline: basePing, target: 0.70, run: campaignFanout},
 	}
 }
 
-// httpScenario runs a closed-loop HTTP load against Siyu and then, if
-// given, a correctness check.
-func httpScenario(send request, check outcome, verify func(ctx context.Context, e *env) error) func(context.Context, *env, runOptions) (result, error) {
-	return func(ctx context.Context, e *env, o runOptions) (result, error) {
-		res := load(ctx, e.siyuAddr, o.concurrency, o.warmup, o.duration, send, check)
-		if res.Requests == 0 {
-			return res, fmt.Errorf("no request was answered")
-		}
-		if verify != nil {
-			if err := verify(ctx, e); err != nil {
-				return res, err
-			}
-		}
-		return res, nil
+// pingScenario is GET /ping: the same binary and middleware as every
+// scenario, doing nothing — the HTTP ceiling.
+func pingScenario(ctx context.Context, w *world) (result, error) {
+	return w.siyuLoad(ctx, func(_, _ int, req *fasthttp.Request) bool {
+		req.SetRequestURI("/ping")
+		return true
+	}, statusIs(200))
+}
+
+// siyuLoad runs an HTTP load against Siyu and records Siyu's peak memory
+// (and its profile, with -profile).
+func (w *world) siyuLoad(ctx context.Context, send request, check outcome) (result, error) {
+	resetPeak(w.e.siyuPID())
+	wait := w.prof.record(ctx, w.current, w.e.siyuPID(), w.o.warmup+200*time.Millisecond, w.o.duration-400*time.Millisecond)
+	res := httpLoad(ctx, w.e.siyuAddr, w.o, send, check)
+	wait()
+	res.PeakMB = peakMB(w.e.siyuPID())
+	if res.Requests == 0 {
+		return res, fmt.Errorf("no request was answered")
 	}
+	return res, nil
 }

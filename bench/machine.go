@@ -1,0 +1,175 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type machine struct {
+	Cores     int     `json:"cores"`
+	CPU       string  `json:"cpu"`
+	MemoryGB  float64 `json:"memory_gb"`
+	GoVersion string  `json:"go_version"`
+	Kernel    string  `json:"kernel"`
+}
+
+func describeMachine() machine {
+	m := machine{Cores: machineCores(), MemoryGB: machineMemoryGB(), GoVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				m.CPU = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+// machineCores counts the machine's cores (not this process's affinity).
+func machineCores() int {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "processor") {
+			n++
+		}
+	}
+	return n
+}
+
+func machineMemoryGB() float64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024 / 1024
+		}
+	}
+	return 0
+}
+
+// benchProcesses are the programs a benchmark runs on: everything else is
+// someone else's work competing for the cores.
+var benchProcesses = map[string]bool{
+	"bench": true, "siyu": true, "naive": true, "postgres": true, "redis-server": true, "livekit-server": true, "taskset": true,
+}
+
+// cpuSample is the machine's busy time and the benchmark processes' CPU
+// time at one moment, in clock ticks.
+type cpuSample struct {
+	at    time.Time
+	busy  int64
+	irq   int64
+	ours  map[int]int64
+	comm  map[int]string
+	ticks float64
+}
+
+// sampleCPU reads /proc/stat and every process's CPU time.
+func sampleCPU() cpuSample {
+	s := cpuSample{at: time.Now(), ours: map[int]int64{}, comm: map[int]string{}, ticks: 100}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		f := strings.Fields(line)
+		// cpu user nice system idle iowait irq softirq steal …: interrupts
+		// (mostly loopback traffic, the benchmark's own) are left out.
+		for i, v := range f[1:] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			switch {
+			case i <= 2:
+				s.busy += n
+			case i == 5 || i == 6:
+				s.irq += n
+			}
+		}
+	}
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		open, close := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
+		if open < 0 || close < open {
+			continue
+		}
+		f := strings.Fields(string(b[close+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		// Kernel threads (children of kthreadd, pid 2) flush the disk and
+		// the network for whoever asked, mostly the benchmark.
+		if !benchProcesses[string(b[open+1:close])] && f[1] != "2" && f[1] != "0" {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(d)))
+		s.ours[pid] = u + st
+		s.comm[pid] = string(b[open+1 : close])
+		if f[1] == "2" || f[1] == "0" {
+			s.comm[pid] = "kernel"
+		}
+	}
+	return s
+}
+
+// usage is the CPU each part of the benchmark used since before, in
+// percent of one core: the generator (this process), the server (Siyu or
+// the naive endpoint), PostgreSQL, Redis, the rest of the benchmark's
+// processes (LiveKit, the WeChat sandbox, kernel threads) and everything
+// else on the machine.
+type usage struct {
+	Generator float64 `json:"generator"`
+	Server    float64 `json:"server"`
+	Postgres  float64 `json:"postgres"`
+	Redis     float64 `json:"redis"`
+	Rest      float64 `json:"rest"`
+	// Interrupts is interrupt and softirq time, mostly the loopback
+	// network stack carrying the benchmark's own traffic.
+	Interrupts float64 `json:"interrupts"`
+	Other      float64 `json:"other"`
+}
+
+func (s cpuSample) usageSince(before cpuSample, self, server int) usage {
+	secs := s.at.Sub(before.at).Seconds()
+	var u usage
+	if secs <= 0 {
+		return u
+	}
+	pct := func(t int64) float64 { return float64(t) / s.ticks / secs * 100 }
+	ours := int64(0)
+	for pid, t := range s.ours {
+		d := t - before.ours[pid]
+		ours += d
+		switch {
+		case pid == self:
+			u.Generator += pct(d)
+		case pid == server || s.comm[pid] == "naive":
+			u.Server += pct(d)
+		case s.comm[pid] == "postgres":
+			u.Postgres += pct(d)
+		case s.comm[pid] == "redis-server":
+			u.Redis += pct(d)
+		default:
+			u.Rest += pct(d)
+		}
+	}
+	u.Other = max(pct(s.busy-before.busy-ours), 0)
+	u.Interrupts = pct(s.irq - before.irq)
+	return u
+}
