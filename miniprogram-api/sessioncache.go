@@ -1,9 +1,8 @@
 package miniprogramapi
 
 import (
+	"sync"
 	"time"
-
-	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // sessionCache remembers for a short time which member a session token
@@ -12,12 +11,23 @@ import (
 // ask the database. A token logged out through this process is forgotten
 // at once; one revoked or expired elsewhere keeps working here for at most
 // the cache's TTL. A nil cache remembers nothing.
+//
+// It is a plain map under a lock: hashicorp's expirable LRU was tried and
+// its cleanup goroutine panicked under load (and one runs per cache).
 type sessionCache struct {
-	lru *expirable.LRU[string, string]
+	ttl     time.Duration
+	now     func() time.Time
+	mu      sync.Mutex
+	entries map[string]sessionEntry
 }
 
-// sessionCacheSize bounds the tokens remembered; past it the least
-// recently used are dropped.
+type sessionEntry struct {
+	member string
+	until  time.Time
+}
+
+// sessionCacheSize bounds the tokens remembered; a full cache first drops
+// its expired entries, then starts afresh.
 const sessionCacheSize = 1 << 18
 
 // newSessionCache returns a cache keeping entries for ttl, or nil when ttl
@@ -26,7 +36,7 @@ func newSessionCache(ttl time.Duration) *sessionCache {
 	if ttl <= 0 {
 		return nil
 	}
-	return &sessionCache{lru: expirable.NewLRU[string, string](sessionCacheSize, nil, ttl)}
+	return &sessionCache{ttl: ttl, now: time.Now, entries: map[string]sessionEntry{}}
 }
 
 // get returns the member of a token remembered and still fresh.
@@ -34,7 +44,13 @@ func (c *sessionCache) get(token string) (string, bool) {
 	if c == nil {
 		return "", false
 	}
-	return c.lru.Get(token)
+	c.mu.Lock()
+	e, ok := c.entries[token]
+	c.mu.Unlock()
+	if !ok || !c.now().Before(e.until) {
+		return "", false
+	}
+	return e.member, true
 }
 
 // put remembers the member of a token for the TTL.
@@ -42,7 +58,20 @@ func (c *sessionCache) put(token, member string) {
 	if c == nil {
 		return
 	}
-	c.lru.Add(token, member)
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= sessionCacheSize {
+		for k, e := range c.entries {
+			if !now.Before(e.until) {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= sessionCacheSize {
+			c.entries = map[string]sessionEntry{}
+		}
+	}
+	c.entries[token] = sessionEntry{member: member, until: now.Add(c.ttl)}
 }
 
 // forget drops a token at once (its session was logged out here).
@@ -50,5 +79,7 @@ func (c *sessionCache) forget(token string) {
 	if c == nil {
 		return
 	}
-	c.lru.Remove(token)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, token)
 }

@@ -1,12 +1,18 @@
 package miniprogramapi
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
 
 func TestSessionCache(t *testing.T) {
-	const ttl = 200 * time.Millisecond
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	newCache := func() *sessionCache {
+		c := newSessionCache(10 * time.Second)
+		c.now = func() time.Time { return now }
+		return c
+	}
 	tests := []struct {
 		name  string
 		steps func(t *testing.T, c *sessionCache)
@@ -16,9 +22,13 @@ func TestSessionCache(t *testing.T) {
 			if id, ok := c.get("sym_a"); !ok || id != "m1" {
 				t.Fatalf("get = %q %v", id, ok)
 			}
-			time.Sleep(2 * ttl)
+			now = now.Add(9 * time.Second)
+			if _, ok := c.get("sym_a"); !ok {
+				t.Fatal("forgotten before the TTL")
+			}
+			now = now.Add(time.Second)
 			if _, ok := c.get("sym_a"); ok {
-				t.Fatal("still answered after the TTL")
+				t.Fatal("still answered at the TTL")
 			}
 		}},
 		{"an unknown token is not answered", func(t *testing.T, c *sessionCache) {
@@ -33,10 +43,21 @@ func TestSessionCache(t *testing.T) {
 				t.Fatal("answered after forget")
 			}
 		}},
+		{"a full cache stays bounded and keeps the newest token", func(t *testing.T, c *sessionCache) {
+			for i := range sessionCacheSize + 10 {
+				c.put(fmt.Sprintf("sym_%d", i), "m")
+			}
+			if len(c.entries) > sessionCacheSize {
+				t.Fatalf("holds %d", len(c.entries))
+			}
+			if _, ok := c.get(fmt.Sprintf("sym_%d", sessionCacheSize+9)); !ok {
+				t.Fatal("the newest token was dropped")
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.steps(t, newSessionCache(ttl))
+			tt.steps(t, newCache())
 		})
 	}
 }
