@@ -349,7 +349,9 @@ func TestCampaignCommand(t *testing.T) {
 			env := map[string]string{"DATABASE_URL": testsupport.DatabaseURL(t, d), "REDIS_URL": testsupport.Redis(t),
 				"SIYU_DATA_DIR": t.TempDir(), "SIYU_SHUTDOWN_TIMEOUT": "2s"}
 			getenv := func(k string) string { return env[k] }
-			var out, errb strings.Builder
+			// The progress bar and the logger both write to stderr from different
+			// goroutines: a file is safe for that, a strings.Builder is not.
+			var out, errb lockedBuffer
 			if code := run(t.Context(), []string{"siyu", "migrate", "up"}, getenv, &out, &errb); code != 0 {
 				t.Fatal(errb.String())
 			}
