@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/hibiken/asynq"
 
 	"github.com/siyu-live/siyu/community"
+	"github.com/siyu-live/siyu/edge"
 	"github.com/siyu-live/siyu/jobs"
 	"github.com/siyu-live/siyu/sandbox/wecom"
 )
@@ -103,7 +104,7 @@ func (m memberProfiles) MemberProfile(ctx context.Context, memberID string) (com
 // the handler verifies and decrypts a net/http request, so it is adapted,
 // not rewritten.
 func (a *application) mountCommunityCallbacks(app *fiber.App) {
-	h := adaptor.HTTPHandler(a.community.wecom.CallbackHandler())
+	h := edge.HTTPHandler(a.community.wecom.CallbackHandler(), 30*time.Second)
 	app.Get("/callbacks/wecom", h)
 	app.Post("/callbacks/wecom", h)
 }

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/hibiken/asynq"
 	"github.com/uptrace/bun"
 
 	"github.com/siyu-live/siyu/community"
+	"github.com/siyu-live/siyu/edge"
 	"github.com/siyu-live/siyu/jobs"
 	"github.com/siyu-live/siyu/live"
 	"github.com/siyu-live/siyu/sandbox/miniprogram"
@@ -161,7 +161,7 @@ func (a *application) buildLive() error {
 // mountLiveCallbacks serves LiveKit's webhooks: the SDK verifies a
 // net/http request, so the handler is adapted, not rewritten.
 func (a *application) mountLiveCallbacks(app *fiber.App) {
-	app.Post("/callbacks/livekit", adaptor.HTTPHandler(a.live.WebhookHandler()))
+	app.Post("/callbacks/livekit", edge.HTTPHandler(a.live.WebhookHandler(), 30*time.Second))
 }
 
 // handleLiveTasks adds the live task handlers.

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/hibiken/asynq"
 	"github.com/uptrace/bun"
 
 	"github.com/siyu-live/siyu/catalog"
 	"github.com/siyu-live/siyu/community"
+	"github.com/siyu-live/siyu/edge"
 	"github.com/siyu-live/siyu/jobs"
 	"github.com/siyu-live/siyu/live"
 	"github.com/siyu-live/siyu/payments"
@@ -118,8 +118,8 @@ func payConfig(cfg Config, sb *sandbox.Sandbox) (payments.WeChatPayConfig, error
 // mountPayCallbacks serves WeChat Pay's notifications: the SDK verifies a
 // net/http request, so the handlers are adapted, not rewritten.
 func (a *application) mountPayCallbacks(app *fiber.App) {
-	app.Post("/callbacks/wxpay/transactions", adaptor.HTTPHandler(a.commerce.notes.Transactions()))
-	app.Post("/callbacks/wxpay/refunds", adaptor.HTTPHandler(a.commerce.notes.Refunds()))
+	app.Post("/callbacks/wxpay/transactions", edge.HTTPHandler(a.commerce.notes.Transactions(), 30*time.Second))
+	app.Post("/callbacks/wxpay/refunds", edge.HTTPHandler(a.commerce.notes.Refunds(), 30*time.Second))
 }
 
 // handleCommerceTasks adds the catalog's and payments' task handlers.

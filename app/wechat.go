@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/cache"
 	wxmp "github.com/silenceper/wechat/v2/miniprogram"
@@ -22,6 +21,7 @@ import (
 	workconfig "github.com/silenceper/wechat/v2/work/config"
 
 	"github.com/siyu-live/siyu/accesstoken"
+	"github.com/siyu-live/siyu/edge"
 	"github.com/siyu-live/siyu/sandbox"
 	"github.com/siyu-live/siyu/sandbox/miniprogram"
 	"github.com/siyu-live/siyu/sandbox/wecom"
@@ -136,7 +136,7 @@ func (w *wechatClients) mountSandbox(app *fiber.App) {
 	if w.sandbox == nil {
 		return
 	}
-	h := adaptor.HTTPHandler(w.sandbox)
+	h := edge.HTTPHandler(w.sandbox, 30*time.Second)
 	app.All("/sandbox", func(c *fiber.Ctx) error { return c.Redirect("/sandbox/", http.StatusFound) })
 	app.All("/sandbox/*", h)
 }

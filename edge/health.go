@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"time"
 
@@ -69,4 +70,17 @@ func MountOps(app *fiber.App, checks []Check, reg *prometheus.Registry) {
 		return c.JSON(r)
 	})
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+}
+
+// HTTPHandler serves a net/http handler (a platform callback whose SDK
+// verifies an *http.Request) from fiber. The handler gets a context of its
+// own: fasthttp's request context is recycled when the request ends, and
+// anything derived from it (database/sql's cancel propagation, for one)
+// would read it afterwards.
+func HTTPHandler(h http.Handler, timeout time.Duration) fiber.Handler {
+	return adaptor.HTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	}))
 }
