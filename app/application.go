@@ -217,6 +217,8 @@ func (a *application) worker() (*asynq.Server, *asynq.ServeMux) {
 	a.handleCommunityTasks(mux)
 	// --- analytics ---
 	a.handleAnalyticsTasks(mux)
+	// --- housekeeping ---
+	a.handlePruneTasks(mux)
 	return srv, mux
 }
 
@@ -238,7 +240,8 @@ func (a *application) schedules(s *asynq.Scheduler) error {
 	if err := a.scheduleAnalytics(s); err != nil {
 		return err
 	}
-	return nil
+	// --- housekeeping ---
+	return a.schedulePrune(s)
 }
 
 // runWorker runs the job worker and the outbox relay until ctx is done.

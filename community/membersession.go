@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/siyu-live/siyu/database"
 )
 
 // tokenPrefix marks shopper session tokens, so secret scanners and people
@@ -110,4 +112,11 @@ func (m *Members) Logout(ctx context.Context, token string) error {
 		return ErrSessionNotFound
 	}
 	return nil
+}
+
+// PruneSessions deletes the shopper sessions that have expired (a login
+// only drops the expired sessions of its own member). It returns how many
+// went.
+func (m *Members) PruneSessions(ctx context.Context) (int64, error) {
+	return database.DeleteInBatches(ctx, m.db, "member_sessions", "id", "expires_at <= ?", m.now())
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 	"github.com/uptrace/bun"
 
+	"github.com/siyu-live/siyu/database"
 	"github.com/siyu-live/siyu/outbox"
 )
 
@@ -312,4 +313,16 @@ func (w *WeCom) membersLeft(ctx context.Context, ev wecomEvent, at time.Time) er
 		_, err = tx.NewUpdate().Model((*groupRow)(nil)).Set("members = ?", n).Where("chat_id = ?", ev.ChatID).Exec(ctx)
 		return err
 	})
+}
+
+// eventsKeptFor is how long a processed WeCom callback event is kept: WeCom
+// sends an unanswered event again within seconds, so the copy it would
+// catch is long past; the rest is for looking into what happened.
+const eventsKeptFor = 30 * 24 * time.Hour
+
+// PruneEvents deletes processed callback events older than eventsKeptFor.
+// Events not processed yet are kept whatever their age.
+func (w *WeCom) PruneEvents(ctx context.Context) (int64, error) {
+	return database.DeleteInBatches(ctx, w.db, "wecom_events", "id",
+		"processed_at IS NOT NULL AND received_at < ?", w.now().Add(-eventsKeptFor))
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/protocol/webhook"
 	"github.com/uptrace/bun"
+
+	"github.com/siyu-live/siyu/database"
 )
 
 // maxWebhookBody bounds a webhook's body.
@@ -191,4 +193,16 @@ func (s *Service) egressProgress(ctx context.Context, tx bun.Tx, show *Show, inf
 		show.EgressID = info.EgressId
 	}
 	return updateShow(ctx, tx, show, s.now(), "recording_status", "recording_note", "egress_id")
+}
+
+// eventIDsKeptFor is how long the id of an applied webhook event is kept.
+// LiveKit signs each delivery with a token valid for five minutes, so a
+// copy arriving later is refused before its id is looked at; a day is a
+// wide margin for clock skew.
+const eventIDsKeptFor = 24 * time.Hour
+
+// PruneWebhookEvents deletes the ids of webhook events applied more than
+// eventIDsKeptFor ago. It returns how many went.
+func (s *Service) PruneWebhookEvents(ctx context.Context) (int64, error) {
+	return database.DeleteInBatches(ctx, s.db, "livekit_events", "id", "received_at < ?", s.now().Add(-eventIDsKeptFor))
 }

@@ -234,3 +234,28 @@ func TestRealWebhooks(t *testing.T) {
 		}
 	})
 }
+
+// TestPruneWebhookEvents deletes the ids of events applied more than a day
+// ago (their tokens expired long before) and keeps the recent ones.
+func TestPruneWebhookEvents(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		clk := &clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+		h := newHarness(t, db, options{mutate: func(c *live.Config) { c.Now = clk.Now }})
+		ctx := context.Background()
+		for id, age := range map[string]time.Duration{"EV_old": 25 * time.Hour, "EV_recent": 23 * time.Hour} {
+			at := clk.Now().Add(-age)
+			if _, err := db.NewInsert().Model(&live.LiveKitEvent{ID: id, Event: "room_started", RoomName: "r", CreatedAt: at, ReceivedAt: at}).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, want := range []int64{1, 0} {
+			if n, err := h.svc.PruneWebhookEvents(ctx); err != nil || n != want {
+				t.Fatalf("pruned %d, %v; want %d", n, err, want)
+			}
+		}
+		var left []string
+		if err := db.NewSelect().Table("livekit_events").Column("id").Scan(ctx, &left); err != nil || len(left) != 1 || left[0] != "EV_recent" {
+			t.Fatalf("left %v, %v; want only EV_recent", left, err)
+		}
+	})
+}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+
+	"github.com/siyu-live/siyu/database"
 )
 
 // Session errors.
@@ -252,4 +254,11 @@ func (s *Service) SignOut(ctx context.Context, token string) error {
 		}
 		return Record(ctx, tx, Entry{StaffID: row.StaffID, Action: "staff.sign_out", ObjectType: "staff", ObjectID: row.StaffID, At: s.now()})
 	})
+}
+
+// PruneSessions deletes the sessions that have expired: a session ends
+// when it expires, and the next sign-in of the same account only drops
+// that account's. It returns how many went.
+func (s *Service) PruneSessions(ctx context.Context) (int64, error) {
+	return database.DeleteInBatches(ctx, s.db, "staff_sessions", "id", "expires_at <= ?", s.now())
 }

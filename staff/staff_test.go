@@ -310,3 +310,35 @@ func TestAuditLog(t *testing.T) {
 		}
 	})
 }
+
+// TestPruneSessions deletes expired sessions of every account and keeps
+// the live ones.
+func TestPruneSessions(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := t.Context()
+		clk := newClock()
+		s := newService(t, db, clk, cheap)
+		for _, name := range []string{"anna", "bo"} {
+			if _, err := s.Create(ctx, "", staff.NewAccount{Name: name, Role: staff.RoleAssistant, Password: password}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.SignIn(ctx, "anna", password); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(13 * time.Hour) // anna's session has expired
+		live, err := s.SignIn(ctx, "bo", password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []int64{1, 0} {
+			n, err := s.PruneSessions(ctx)
+			if err != nil || n != want {
+				t.Fatalf("pruned %d, %v; want %d", n, err, want)
+			}
+		}
+		if _, err := s.Authenticate(ctx, live.Token); err != nil {
+			t.Fatalf("the live session was pruned: %v", err)
+		}
+	})
+}
