@@ -154,6 +154,8 @@ func TestSeedAndStaffCreate(t *testing.T) {
 				{[]string{"staff", "create", "--name", "x2", "--role", "root", "--password-file", pwFile}, 1, "siyu: unknown role"},
 				{[]string{"staff", "create", "--name", "x2", "--role", "host", "--password-file", "/nonexistent"}, 1, "siyu: --password-file"},
 				{[]string{"staff", "create", "--name", "x2"}, 2, ""},
+				{[]string{"staff", "password", "--name", "nobody", "--password-file", pwFile}, 1, "siyu: staff account not found"},
+				{[]string{"staff", "password", "--name", "host1"}, 2, ""},
 				{[]string{"staff", "delete"}, 2, ""},
 			} {
 				code, _, errs := cli(tc.args...)
@@ -162,19 +164,48 @@ func TestSeedAndStaffCreate(t *testing.T) {
 				}
 			}
 
+			// The owner forgot their password: the command line sets another.
+			ownerPw := filepath.Join(t.TempDir(), "owner-pw")
+			if err := os.WriteFile(ownerPw, []byte("a new owner password\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if code, out, errs := cli("staff", "password", "--name", "OWNER", "--password-file", ownerPw); code != 0 || !strings.Contains(out, `password set for owner "owner"`) {
+				t.Fatalf("staff password: %d %q %s", code, out, errs)
+			}
+			password = "a new owner password"
+
 			s := startSiyu(t, env)
 			jar, _ := cookiejar.New(nil)
 			c := &http.Client{Jar: jar, Timeout: 20 * time.Second}
 			if st := call(t, c, http.MethodPost, s.URL+"/console/api/v1/session", "", map[string]string{"name": "owner", "password": password}, nil); st != 200 {
 				t.Fatalf("sign in with the seeded password = %d", st)
 			}
-			var list struct{ Staff []struct{ Name, Role string } }
+			var list struct{ Staff []struct{ ID, Name, Role string } }
 			if st := call(t, c, http.MethodGet, s.URL+"/console/api/v1/staff", "", nil, &list); st != 200 || len(list.Staff) != 2 {
 				t.Fatalf("GET /staff = %d %+v", st, list)
 			}
 			var audit struct{ Entries []struct{ Action string } }
 			if st := call(t, c, http.MethodGet, s.URL+"/console/api/v1/audit", "", nil, &audit); st != 200 || len(audit.Entries) < 3 || audit.Entries[0].Action != "staff.sign_in" {
 				t.Fatalf("GET /audit = %d %+v", st, audit)
+			}
+
+			// The owner disables the host, who can no longer sign in.
+			hostID := list.Staff[0].ID
+			if list.Staff[0].Name != "host1" {
+				hostID = list.Staff[1].ID
+			}
+			var changed struct {
+				DisabledAt *time.Time `json:"disabled_at"`
+			}
+			if st := call(t, c, http.MethodPatch, s.URL+"/console/api/v1/staff/"+hostID, "", map[string]bool{"disabled": true}, &changed); st != 200 || changed.DisabledAt == nil {
+				t.Fatalf("PATCH /staff disable = %d %+v", st, changed)
+			}
+			var problem struct{ Error struct{ Code string } }
+			if st := call(t, http.DefaultClient, http.MethodPost, s.URL+"/console/api/v1/session", "", map[string]string{"name": "host1", "password": "host password 123"}, &problem); st != 403 || problem.Error.Code != "account_disabled" {
+				t.Fatalf("a disabled host signs in: %d %+v", st, problem)
+			}
+			if st := call(t, c, http.MethodPatch, s.URL+"/console/api/v1/staff/"+hostID, "", map[string]any{}, &problem); st != 422 || problem.Error.Code != "nothing_to_change" {
+				t.Fatalf("PATCH /staff with nothing = %d %+v", st, problem)
 			}
 		})
 	}

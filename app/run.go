@@ -22,6 +22,8 @@ Commands:
   seed                                add the demo data (dev only) and print the demo owner's sign-in
   staff create --name N --role R --password-file F
                                       create a staff account (the first owner, say)
+  staff password --name N --password-file F
+                                      set a staff account's password, unlock and enable it
   sandbox [--addr :8090]              run the offline WeChat, WeCom and WeChat Pay sandbox
   campaign run ID [--with-worker]     start a run of a campaign now and follow it with a progress bar
   campaign status ID [--watch]        print (or follow) the progress of a campaign's latest run

@@ -23,6 +23,10 @@ var errorTable = []edge.Mapping{
 	{Err: staff.ErrInvalidRole, Status: http.StatusBadRequest, Code: "invalid_role"},
 	{Err: staff.ErrWeakPassword, Status: http.StatusBadRequest, Code: "weak_password"},
 	{Err: staff.ErrForbidden, Status: http.StatusForbidden, Code: "forbidden"},
+	{Err: staff.ErrSelfChange, Status: http.StatusForbidden, Code: "self_change"},
+	{Err: staff.ErrLastOwner, Status: http.StatusConflict, Code: "last_owner"},
+	{Err: staff.ErrNoChange, Status: http.StatusUnprocessableEntity, Code: "nothing_to_change"},
+	{Err: staff.ErrDisabled, Status: http.StatusForbidden, Code: "account_disabled"},
 	{Err: staff.ErrNotFound, Status: http.StatusNotFound, Code: "not_found", Message: "not found"},
 
 	// --- payments ---

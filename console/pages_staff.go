@@ -13,6 +13,8 @@ import (
 type staffPage struct {
 	Accounts []staff.Account
 	Roles    []string
+	// Me is the signed-in member, whose own row has no actions.
+	Me string
 }
 
 // pageStaff lists the staff and their roles.
@@ -25,7 +27,7 @@ func (a *API) renderStaff(c *fiber.Ctx, v *view, status int) error {
 	if err != nil {
 		return err
 	}
-	v.Data = staffPage{Accounts: accs, Roles: staff.Roles()}
+	v.Data = staffPage{Accounts: accs, Roles: staff.Roles(), Me: currentStaff(c).ID}
 	return a.render(c, status, "staff", v)
 }
 
@@ -49,6 +51,37 @@ func (a *API) formCreateStaff(c *fiber.Ctx) error {
 	}
 	return done(c, "/staff", "staff_created")
 }
+
+// formUpdateStaff changes another member's account from the staff page:
+// action is disable, enable or unlock, or password with a new password.
+func (a *API) formUpdateStaff(c *fiber.Ctx) error {
+	v := a.view(c, "staff")
+	var ch staff.Change
+	switch c.FormValue("action") {
+	case "disable":
+		ch.Disabled = ptrTo(true)
+	case "enable":
+		ch.Disabled = ptrTo(false)
+	case "unlock":
+		ch.Unlock = true
+	case "password":
+		pw := c.FormValue("password")
+		if len(pw) < 12 {
+			v.Fields["password:"+c.Params("id")] = v.T("form.password")
+			return a.renderStaff(c, v, http.StatusUnprocessableEntity)
+		}
+		ch.Password = &pw
+	case "role":
+		role := c.FormValue("role")
+		ch.Role = &role
+	}
+	if _, err := a.accounts.Update(c.UserContext(), currentStaff(c).ID, c.Params("id"), ch); err != nil {
+		return a.renderStaff(c, v, v.fail(err))
+	}
+	return done(c, "/staff", "staff_updated")
+}
+
+func ptrTo[T any](v T) *T { return &v }
 
 // auditView is a page of the audit log.
 type auditView struct {

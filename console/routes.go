@@ -17,7 +17,7 @@ func (a *API) routes() []Route {
 	managers := []string{RoleOwner, RoleAdmin}
 	rs = append(rs,
 		Route{Public: true, Route: edge.Route{Method: http.MethodPost, Path: "/session", Summary: "Sign in (sets the session cookie)", Tags: identity,
-			Request: new(signInRequest), Response: new(sessionBody), Errors: []int{http.StatusUnauthorized, http.StatusTooManyRequests},
+			Request: new(signInRequest), Response: new(sessionBody), Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests},
 			Handlers: []fiber.Handler{a.signIn}}},
 		Route{Roles: allRoles(), Route: edge.Route{Method: http.MethodGet, Path: "/session", Summary: "The signed-in staff member", Tags: identity,
 			Response: new(sessionBody), Errors: []int{http.StatusUnauthorized}, Handlers: []fiber.Handler{a.currentSession}}},
@@ -28,6 +28,10 @@ func (a *API) routes() []Route {
 		Route{Roles: managers, Route: edge.Route{Method: http.MethodPost, Path: "/staff", Summary: "Create a staff account", Tags: identity,
 			Request: new(createStaffRequest), Response: new(staffBody), Status: http.StatusCreated,
 			Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict}, Handlers: []fiber.Handler{a.createStaff}}},
+		Route{Roles: managers, Route: edge.Route{Method: http.MethodPatch, Path: "/staff/:id", Summary: "Change a staff account: role, disabled, password or unlock", Tags: identity,
+			Request: new(updateStaffRequest), Response: new(staffBody),
+			Errors:   []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
+			Handlers: []fiber.Handler{a.updateStaff}}},
 		Route{Roles: managers, Route: edge.Route{Method: http.MethodGet, Path: "/audit", Summary: "The audit log of staff actions, newest first", Tags: identity,
 			Request: new(auditRequest), Response: new(auditPage), Errors: []int{http.StatusUnauthorized, http.StatusForbidden}, Handlers: []fiber.Handler{a.listAudit}}},
 	)

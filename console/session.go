@@ -37,6 +37,7 @@ type staffBody struct {
 	Name        string     `json:"name"`
 	Role        string     `json:"role" enum:"owner,admin,host,assistant,community_manager,service"`
 	LockedUntil *time.Time `json:"locked_until,omitempty"`
+	DisabledAt  *time.Time `json:"disabled_at,omitempty" description:"Set while the account is disabled."`
 }
 
 // sessionBody is the signed-in staff member.

@@ -96,6 +96,7 @@ func (a *API) webPages() []Page {
 		// Staff and the audit log.
 		get("/staff", webManagers, a.pageStaff),
 		post("/staff", webManagers, a.formCreateStaff),
+		post("/staff/:id", webManagers, a.formUpdateStaff),
 		get("/audit", webManagers, a.pageAudit),
 	}
 }

@@ -281,3 +281,65 @@ func TestWebLanguage(t *testing.T) {
 		}
 	})
 }
+
+// TestWebStaffManagement: an admin disables, enables and resets the
+// password of another account from the staff page; their own row has no
+// actions, and refusals are shown on the page.
+func TestWebStaffManagement(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		w := newWeb(t, db)
+		token := w.csrf(t)
+		admin := w.tokens[staff.RoleAdmin]
+		host, err := w.svc.ByName(t.Context(), "web-host")
+		if err != nil {
+			t.Fatal(err)
+		}
+		me, err := w.svc.ByName(t.Context(), "web-admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := w.do(t, request{method: http.MethodGet, path: "/console/staff", session: admin})
+		if p.status != http.StatusOK || !strings.Contains(p.body, `action="/console/staff/`+host.ID+`"`) || strings.Contains(p.body, `action="/console/staff/`+me.ID+`"`) {
+			t.Fatalf("staff page = %d, want actions for others only", p.status)
+		}
+		cases := []struct {
+			name     string
+			target   string
+			form     url.Values
+			status   int
+			text     string
+			disabled bool
+		}{
+			{"disable", host.ID, url.Values{"action": {"disable"}}, http.StatusSeeOther, "", true},
+			{"enable", host.ID, url.Values{"action": {"enable"}}, http.StatusSeeOther, "", false},
+			{"short password", host.ID, url.Values{"action": {"password"}, "password": {"short"}}, http.StatusUnprocessableEntity, "", false},
+			{"new password", host.ID, url.Values{"action": {"password"}, "password": {"another host password"}}, http.StatusSeeOther, "", false},
+			{"oneself", me.ID, url.Values{"action": {"disable"}}, http.StatusForbidden, "不能在这里修改自己的账号", false},
+			{"an owner, as an admin", mustID(t, w, "web-owner"), url.Values{"action": {"disable"}}, http.StatusForbidden, "", false},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				p := w.do(t, request{method: http.MethodPost, path: "/console/staff/" + c.target, session: admin, csrf: token, form: c.form})
+				if p.status != c.status || !strings.Contains(p.body, c.text) {
+					t.Fatalf("= %d → %q\n%.2000s", p.status, p.location, p.body)
+				}
+				a, err := w.svc.Get(t.Context(), host.ID)
+				if err != nil || (a.DisabledAt != nil) != c.disabled {
+					t.Fatalf("host = %+v, %v; want disabled %v", a, err, c.disabled)
+				}
+			})
+		}
+		if _, err := w.svc.SignIn(t.Context(), "web-host", "another host password"); err != nil {
+			t.Fatalf("the reset password does not sign in: %v", err)
+		}
+	})
+}
+
+func mustID(t *testing.T, w *webWorld, name string) string {
+	t.Helper()
+	a, err := w.svc.ByName(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
+}

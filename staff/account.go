@@ -41,9 +41,9 @@ var (
 	ErrInvalidName  = errors.New("a staff name is 2 to 64 letters, digits or . _ - @, without spaces")
 	ErrInvalidRole  = errors.New("unknown role; use owner, admin, host, assistant, community_manager or service")
 	ErrWeakPassword = errors.New("a password is 12 to 1024 characters")
-	// ErrForbidden is an actor creating an account above their station:
-	// only owners create owners and admins.
-	ErrForbidden = errors.New("your role may not create an account with this role")
+	// ErrForbidden is an actor creating or changing an account above their
+	// station: only owners create, change or appoint owners and admins.
+	ErrForbidden = errors.New("your role may not create or change an account with this role")
 )
 
 // Password length limits, in bytes.
@@ -58,7 +58,9 @@ type Account struct {
 	Name        string
 	Role        string
 	LockedUntil *time.Time
-	CreatedAt   time.Time
+	// DisabledAt is set while the account is disabled.
+	DisabledAt *time.Time
+	CreatedAt  time.Time
 }
 
 // accountRow is a row of staff_accounts.
@@ -71,6 +73,7 @@ type accountRow struct {
 	PasswordHash string     `bun:"password_hash,notnull"`
 	FailedLogins int        `bun:"failed_logins,notnull"`
 	LockedUntil  *time.Time `bun:"locked_until"`
+	DisabledAt   *time.Time `bun:"disabled_at"`
 	CreatedAt    time.Time  `bun:"created_at,notnull"`
 	UpdatedAt    time.Time  `bun:"updated_at,notnull"`
 }
@@ -80,6 +83,10 @@ func (r *accountRow) account() Account {
 	if r.LockedUntil != nil {
 		t := r.LockedUntil.UTC()
 		a.LockedUntil = &t
+	}
+	if r.DisabledAt != nil {
+		t := r.DisabledAt.UTC()
+		a.DisabledAt = &t
 	}
 	return a
 }

@@ -100,6 +100,9 @@ func (s *Service) SignIn(ctx context.Context, name, password string) (Session, e
 	if !ok {
 		return Session{}, s.failed(ctx, row.ID)
 	}
+	if row.DisabledAt != nil {
+		return Session{}, ErrDisabled
+	}
 	newHash := ""
 	if stale {
 		newHash = s.hash(password)
@@ -110,9 +113,12 @@ func (s *Service) SignIn(ctx context.Context, name, password string) (Session, e
 		if err != nil {
 			return err
 		}
-		// Locked by other attempts while this one was hashing.
+		// Locked by other attempts, or disabled, while this one was hashing.
 		if err := s.locked(row); err != nil {
 			return err
+		}
+		if row.DisabledAt != nil {
+			return ErrDisabled
 		}
 		now := s.now()
 		row.FailedLogins, row.LockedUntil, row.UpdatedAt = 0, nil, now
@@ -223,6 +229,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 	}
 	if err != nil {
 		return Account{}, err
+	}
+	// Disabling deletes the sessions; this covers one that raced it.
+	if acct.DisabledAt != nil {
+		return Account{}, ErrSessionNotFound
 	}
 	if now.Sub(row.LastUsedAt) >= s.cfg.SessionTouch {
 		exp := now.Add(s.cfg.SessionTTL)
