@@ -51,7 +51,13 @@ func New(cfg Config) *fiber.App {
 		WriteTimeout:          cfg.WriteTimeout,
 		IdleTimeout:           2 * time.Minute,
 		DisableStartupMessage: true,
-		ErrorHandler:          ErrorHandler(cfg.Logger, cfg.Errors),
+		// Without it, the strings fiber hands out (path parameters, headers,
+		// query values) point into fasthttp's request buffer and change
+		// under any code that keeps them past the request: caches keyed by
+		// a show or sale id, batches that outlive the answer. A session
+		// cache once answered as another shopper that way.
+		Immutable:    true,
+		ErrorHandler: ErrorHandler(cfg.Logger, cfg.Errors),
 	})
 	app.Use(requestid.New(requestid.Config{
 		Header:     HeaderRequestID,
