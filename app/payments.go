@@ -36,6 +36,9 @@ type commerce struct {
 	// coupons is set by community, before or after buildPayments; while
 	// it is nil an order naming a coupon answers coupon_not_applicable.
 	coupons *community.Coupons
+	// stopJournal ends the journal's run in this process, after it has
+	// persisted the claims won here.
+	stopJournal func()
 }
 
 // buildCatalog builds the catalog; shows need it for their lineups, so it
@@ -74,6 +77,18 @@ func (a *application) buildPayments(ctx context.Context) error {
 		return err
 	}
 	a.commerce.journal = catalog.NewJournal(a.commerce.catalog, a.commerce.payments)
+	// Every process persists the flash-sale claims it wins, in batches,
+	// until it closes (after the HTTP server has stopped).
+	jctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.commerce.journal.Run(jctx)
+	}()
+	a.commerce.stopJournal = func() {
+		cancel()
+		<-done
+	}
 	a.commerce.notes = payments.NewNotifications(a.commerce.payments, a.commerce.pay.NotifyHandler(), a.reg)
 	return nil
 }
@@ -136,8 +151,12 @@ func (a *application) scheduleCommerce(s *asynq.Scheduler) error {
 	return jobs.RegisterSchedules(s, jobs.PaymentSchedules())
 }
 
-// closeCommerce stops WeChat Pay's certificate refresh.
+// closeCommerce persists the flash-sale claims won here and stops WeChat
+// Pay's certificate refresh.
 func (a *application) closeCommerce() {
+	if a.commerce != nil && a.commerce.stopJournal != nil {
+		a.commerce.stopJournal()
+	}
 	if a.commerce != nil && a.commerce.pay != nil {
 		a.commerce.pay.Close()
 	}
@@ -162,6 +181,20 @@ func (d memberDirectory) Inviter(ctx context.Context, id string) (string, error)
 		return "", err
 	}
 	return m.FirstTouch.InviterID, nil
+}
+
+// Payers implements payments.Payers: the buyers of a batch of flash-sale
+// claims in one query.
+func (d memberDirectory) Payers(ctx context.Context, ids []string) (map[string]payments.Payer, error) {
+	ms, err := d.m.GetMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]payments.Payer, len(ms))
+	for id, m := range ms {
+		out[id] = payments.Payer{OpenID: m.OpenID, InviterID: m.FirstTouch.InviterID}
+	}
+	return out, nil
 }
 
 // lazyShows is payments' view of shows, looked up when used, so that the

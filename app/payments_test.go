@@ -132,6 +132,26 @@ func TestFlashSaleEndToEnd(t *testing.T) {
 			if join.Token == "" {
 				t.Fatal("joined without a LiveKit token")
 			}
+			var win struct {
+				Order struct {
+					ID     string
+					Status string
+				}
+				Pay map[string]string
+			}
+			address := map[string]string{"name": "王五", "phone": "13700137000", "province": "广东省", "city": "深圳市", "district": "南山区", "detail": "科技园 8 号"}
+			must("win the flash sale", callKey(t, shopper, http.MethodPost, base+"/mp/v1/flash-sales/"+sale.ID+"/orders", sess.Token, "tap-1",
+				map[string]any{"quantity": 1, "address": address}, &win), 201)
+			if win.Order.ID == "" || win.Order.Status != "pending" || win.Pay != nil {
+				t.Fatalf("the win answered %+v: want the pending order alone", win)
+			}
+			var again struct{ Error struct{ Code string } }
+			must("over the limit", callKey(t, shopper, http.MethodPost, base+"/mp/v1/flash-sales/"+sale.ID+"/orders", sess.Token, "tap-2",
+				map[string]any{"quantity": 1, "address": address}, &again), 409)
+			if again.Error.Code != "limit_reached" {
+				t.Fatalf("second win: %s", again.Error.Code)
+			}
+			// Paying is the next call: WeChat Pay's prepay happens here.
 			var receipt struct {
 				Order struct {
 					ID         string
@@ -139,14 +159,9 @@ func TestFlashSaleEndToEnd(t *testing.T) {
 				}
 				Pay map[string]string
 			}
-			address := map[string]string{"name": "王五", "phone": "13700137000", "province": "广东省", "city": "深圳市", "district": "南山区", "detail": "科技园 8 号"}
-			must("win the flash sale", callKey(t, shopper, http.MethodPost, base+"/mp/v1/flash-sales/"+sale.ID+"/orders", sess.Token, "tap-1",
-				map[string]any{"quantity": 1, "address": address}, &receipt), 201)
-			var again struct{ Error struct{ Code string } }
-			must("over the limit", callKey(t, shopper, http.MethodPost, base+"/mp/v1/flash-sales/"+sale.ID+"/orders", sess.Token, "tap-2",
-				map[string]any{"quantity": 1, "address": address}, &again), 409)
-			if again.Error.Code != "limit_reached" {
-				t.Fatalf("second win: %s", again.Error.Code)
+			must("pay parameters", call(t, shopper, http.MethodPost, base+"/mp/v1/orders/"+win.Order.ID+"/pay", sess.Token, nil, &receipt), 200)
+			if receipt.Order.ID != win.Order.ID || receipt.Pay["paySign"] == "" {
+				t.Fatalf("pay answered %+v", receipt)
 			}
 			var paid struct{ ErrMsg string }
 			must("pay", call(t, shopper, http.MethodPost, base+"/sandbox/wxpay/pay", "", receipt.Pay, &paid), 200)

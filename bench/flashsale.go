@@ -68,9 +68,10 @@ type claimRecord struct {
 }
 
 // redisCeiling runs the catalog's claim script straight against Redis, from
-// the generator, at the same concurrency: a sale armed with more stock
-// than can be sold, claims by 2,000 members, the same record (with the
-// delivery address) Siyu journals.
+// the generator, at the same concurrency, one claim per run (as a lone
+// request would; Siyu groups concurrent claims into one run): a sale
+// armed with more stock than can be sold, claims by 2,000 members, the
+// same record (with the delivery address) Siyu journals.
 func redisCeiling(ctx context.Context, w *world) (result, error) {
 	src, err := catalogScript(w.e.root, "claimScript")
 	if err != nil {

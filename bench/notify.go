@@ -60,6 +60,11 @@ func (w *world) templateOrder(ctx context.Context) (string, error) {
 	if err := c.call(ctx, "POST", "/mp/v1/flash-sales/"+sale.ID+"/orders", body, &r, "Authorization", string(w.members[0].auth)); err != nil {
 		return "", err
 	}
+	// A win reaches the database moments after its answer; reading the
+	// order through the API stores it at once.
+	if err := c.call(ctx, "GET", "/mp/v1/orders/"+r.Order.ID, nil, nil, "Authorization", string(w.members[0].auth)); err != nil {
+		return "", err
+	}
 	return r.Order.ID, nil
 }
 

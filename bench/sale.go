@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -31,9 +32,11 @@ func (w *world) buyer(sale string) request {
 }
 
 // flashSaleWin measures the winning path: a sale of a million units with
-// a limit no shopper reaches, so every purchase wins. After the load it
-// waits until every win is an order and checks that Redis, the database
-// and the answers agree.
+// a limit no shopper reaches, so every purchase wins, each answered with
+// its pending order and no payment parameters. Meanwhile it samples the
+// journal's backlog (claims won and not yet stored). After the load it
+// waits until every win is an order, checks that Redis, the database and
+// the answers agree, and pays one win through POST /orders/{id}/pay.
 func flashSaleWin(ctx context.Context, w *world) (result, error) {
 	if err := w.ensureMembers(ctx); err != nil {
 		return result{}, err
@@ -44,25 +47,110 @@ func flashSaleWin(ctx context.Context, w *world) (result, error) {
 		return result{}, err
 	}
 	var won atomic.Int64
+	var first atomic.Pointer[[]byte]
+	backlog := w.sampleBacklog(ctx, sale.ID)
 	res, err := w.siyuLoad(ctx, w.buyer(sale.ID), func(status int, body []byte) error {
 		if status != 201 {
 			return fmt.Errorf("%d %.300s", status, body)
 		}
-		won.Add(1)
+		if bytes.Contains(body, []byte(`"pay":`)) || !bytes.Contains(body, []byte(`"status":"pending"`)) {
+			return fmt.Errorf("a win answered %.300s", body)
+		}
+		if won.Add(1) == 1 {
+			b := bytes.Clone(body)
+			first.Store(&b)
+		}
 		return nil
 	})
+	most := backlog()
 	if err != nil {
 		return res, err
+	}
+	if res.Rate > 0 {
+		res.Checks = append(res.Checks, fmt.Sprintf("journal backlog during the load: at most %d claims (%.2f s of wins)", most, float64(most)/res.Rate))
 	}
 	check, err := w.checkSale(ctx, sale.ID, quantity, limit, won.Load())
 	res.Checks = append(res.Checks, check...)
 	if err != nil {
 		return res, err
 	}
+	if b := first.Load(); b != nil {
+		paid, err := w.payWin(ctx, *b)
+		res.Checks = append(res.Checks, paid)
+		if err != nil {
+			return res, err
+		}
+	}
 	// The same measurement against the naive endpoint.
 	w.derived = append(w.derived, row{Scenario: scWinNaive, Kind: kindScenario, Baseline: baseNaive, Target: 10,
 		Result: result{Requests: res.Requests, Errors: res.Errors, Duration: res.Duration, Rate: res.Rate, P50: res.P50, P99: res.P99, PeakMB: res.PeakMB}})
 	return res, nil
+}
+
+// sampleBacklog samples the length of a sale's journal (claims won and
+// not yet stored) every 100 ms until the returned function is called,
+// which answers the largest sample.
+func (w *world) sampleBacklog(ctx context.Context, saleID string) func() int64 {
+	var most atomic.Int64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if n, err := w.e.redis.XLen(ctx, saleKeys(saleID)[5]).Result(); err == nil && n > most.Load() {
+				most.Store(n)
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		<-stopped
+		return most.Load()
+	}
+}
+
+// payWin asks for the wx.requestPayment parameters of a won order, as its
+// shopper: the call that follows a win.
+func (w *world) payWin(ctx context.Context, win []byte) (string, error) {
+	var answer struct {
+		Order struct {
+			ID       string `json:"id"`
+			MemberID string `json:"member_id"`
+		} `json:"order"`
+	}
+	if err := json.Unmarshal(win, &answer); err != nil {
+		return "", fmt.Errorf("a win's answer %.300s: %w", win, err)
+	}
+	token := ""
+	for _, m := range w.members {
+		if m.ID == answer.Order.MemberID {
+			token = m.Token
+		}
+	}
+	var r struct {
+		Order struct{ ID string }
+		Pay   struct {
+			Package string `json:"package"`
+			PaySign string `json:"paySign"`
+		}
+	}
+	c := newAPIClient("http://"+w.e.siyuAddr, "")
+	if err := c.call(ctx, "POST", "/mp/v1/orders/"+answer.Order.ID+"/pay", nil, &r, "Authorization", "Bearer "+token); err != nil {
+		return "", err
+	}
+	if r.Order.ID != answer.Order.ID || !strings.HasPrefix(r.Pay.Package, "prepay_id=") || r.Pay.PaySign == "" {
+		return "", fmt.Errorf("paying a win answered %+v", r)
+	}
+	return "POST /orders/{id}/pay on a win answered its wx.requestPayment parameters", nil
 }
 
 // flashSaleSoldOut first sells a small sale out in a rush (2,000 units,
@@ -141,7 +229,8 @@ func flashSaleSoldOut(ctx context.Context, w *world) (result, error) {
 // the limit, and that the stock plus the units sold is the quantity.
 func (w *world) checkSale(ctx context.Context, saleID string, quantity, limit int, answered int64) ([]string, error) {
 	keys := saleKeys(saleID)
-	deadline := time.Now().Add(2 * time.Minute)
+	start := time.Now()
+	deadline := start.Add(2 * time.Minute)
 	for {
 		n, err := w.e.redis.XLen(ctx, keys[5]).Result()
 		if err != nil {
@@ -157,8 +246,9 @@ func (w *world) checkSale(ctx context.Context, saleID string, quantity, limit in
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("after 2 minutes the journal still holds %d claims and %d of %d wins are orders", n, orders, answered)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
+	stored := time.Since(start)
 	stockLeft, err := w.e.redis.Get(ctx, keys[1]).Int64()
 	if err != nil {
 		return nil, err
@@ -185,6 +275,7 @@ func (w *world) checkSale(ctx context.Context, saleID string, quantity, limit in
 	}
 	sold := int64(quantity) - stockLeft
 	checks := []string{
+		fmt.Sprintf("every win an order %d ms after the load", stored.Milliseconds()),
 		fmt.Sprintf("units sold by Redis %d = held by shoppers in Redis %d = claims in the database %d (%d units) = orders %d (%d units) = 201 answers %d",
 			sold, inRedis, claims, units, orders, orderUnits, answered),
 		fmt.Sprintf("stock left %d + sold %d = quantity %d; the most one shopper holds: %d in Redis, %d in the database (limit %d)",

@@ -3,11 +3,13 @@ package catalog
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/siyu-live/siyu/outbox"
@@ -108,10 +110,12 @@ func (s *Service) SoldOut(saleID string) bool {
 	return s.soldOut.is(saleID, s.now())
 }
 
-// Claim runs the claim script for req. It returns the won claim, or a
-// *RejectedError wrapping the reason it lost, or ErrFlashSaleNotFound.
-// The claim is in the journal when Claim returns: hand it to the sink
-// (payments) and then call Acknowledge.
+// Claim runs the claim script for req, together with the claims other
+// requests make meanwhile. It returns the won claim, or a *RejectedError
+// wrapping the reason it lost, or ErrFlashSaleNotFound. The claim is in
+// the sale's journal when Claim returns, which makes the win durable: a
+// running Journal persists it within moments, and should this process
+// die first, the journal's drain persists it.
 func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	now := s.now()
 	if req.Quantity <= 0 {
@@ -125,14 +129,18 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	if req.RequestKey != "" {
 		dedupe = req.MemberID + ":" + req.RequestKey
 	}
+	args := claimArgs{member: req.MemberID, qty: req.Quantity, id: c.ID, dedupe: dedupe, now: now.UnixMilli(), record: c.record()}
 	for attempt := 0; ; attempt++ {
-		out, err := s.engine.runClaim(ctx, req.FlashSaleID, req.MemberID, req.Quantity, c.ID, dedupe, now, c.record())
+		out, err := s.batch.claim(ctx, req.FlashSaleID, args)
 		if err != nil {
 			return Claim{}, err
 		}
 		switch out.result {
 		case "ok":
 			c.entry = out.entry
+			if f := s.feed.Load(); f != nil {
+				f.add(c)
+			}
 			return c, nil
 		case "dup":
 			return s.priorClaim(ctx, req.FlashSaleID, out.detail)
@@ -200,32 +208,75 @@ func parseRecord(s string) (Claim, error) {
 	return c, nil
 }
 
-// Acknowledge removes a claim's journal entry once the sink has persisted
-// it, so the drainer does not persist it again. Failing is harmless: the
-// drainer's persist is idempotent.
-func (s *Service) Acknowledge(ctx context.Context, c Claim) error {
-	if c.entry == "" {
+// Acknowledge removes the journal entries of claims the sink persisted,
+// so the drain does not persist them again. Failing is harmless: the
+// sink's persist is idempotent.
+func (s *Service) Acknowledge(ctx context.Context, claims ...Claim) error {
+	bySale := map[string][]string{}
+	for _, c := range claims {
+		if c.entry != "" {
+			bySale[c.FlashSaleID] = append(bySale[c.FlashSaleID], c.entry)
+		}
+	}
+	if len(bySale) == 0 {
 		return nil
 	}
-	if err := s.redis.XDel(ctx, keysOf(c.FlashSaleID).journal, c.entry).Err(); err != nil {
-		return fmt.Errorf("acknowledge claim %s: %w", c.ID, err)
+	pipe := s.redis.Pipeline()
+	for sale, ids := range bySale {
+		pipe.XDel(ctx, keysOf(sale).journal, ids...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("acknowledge %d claims: %w", len(claims), err)
 	}
 	return nil
 }
 
-// RecordClaim stores a won claim through db, the transaction that creates
-// its order, and reports whether it was new.
-func (s *Service) RecordClaim(ctx context.Context, db bun.IDB, c Claim) (bool, error) {
-	res, err := db.NewInsert().Model(&claimRow{ID: c.ID, FlashSaleID: c.FlashSaleID, MemberID: c.MemberID, Quantity: c.Quantity, CreatedAt: c.At}).
-		On("CONFLICT (id) DO NOTHING").Exec(ctx)
-	if err != nil {
-		return false, fmt.Errorf("record claim %s: %w", c.ID, err)
+// RecordClaims stores won claims through db, the transaction that creates
+// their orders, and returns the ids of those that were new.
+func (s *Service) RecordClaims(ctx context.Context, db bun.IDB, claims []Claim) (map[string]bool, error) {
+	fresh := make(map[string]bool, len(claims))
+	if len(claims) == 0 {
+		return fresh, nil
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("record claim %s: %w", c.ID, err)
+	rows := make([]claimRow, 0, len(claims))
+	for _, c := range claims {
+		rows = append(rows, claimRow{ID: c.ID, FlashSaleID: c.FlashSaleID, MemberID: c.MemberID, Quantity: c.Quantity, CreatedAt: c.At})
 	}
-	return n == 1, nil
+	var ids []string
+	if _, err := db.NewInsert().Model(&rows).On("CONFLICT (id) DO NOTHING").Returning("id").Exec(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("record %d claims: %w", len(claims), err)
+	}
+	for _, id := range ids {
+		fresh[id] = true
+	}
+	return fresh, nil
+}
+
+// WonClaim finds a won claim by its id in Redis, among the sales not
+// finished: the claim of an order not yet in the database. It answers
+// ErrClaimNotFound for any other id.
+func (s *Service) WonClaim(ctx context.Context, claimID string) (Claim, error) {
+	sales, err := s.openSales(ctx)
+	if err != nil {
+		return Claim{}, err
+	}
+	if len(sales) == 0 {
+		return Claim{}, ErrClaimNotFound
+	}
+	pipe := s.redis.Pipeline()
+	cmds := make([]*redis.StringCmd, len(sales))
+	for i, f := range sales {
+		cmds[i] = pipe.HGet(ctx, keysOf(f.ID).claims, claimID)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Claim{}, fmt.Errorf("find claim %s: %w", claimID, err)
+	}
+	for _, cmd := range cmds {
+		if rec, err := cmd.Result(); err == nil {
+			return parseRecord(rec)
+		}
+	}
+	return Claim{}, ErrClaimNotFound
 }
 
 // FlashSaleOf returns the sale a claim was won in, as it was (no Redis).

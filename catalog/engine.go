@@ -41,37 +41,65 @@ func (k saleKeys) all() []string {
 	return []string{k.meta, k.stock, k.bought, k.claims, k.dedupe, k.journal, k.soldout}
 }
 
-// claimScript is the whole decision of a buyer's claim. It answers
-// {outcome, detail, journal entry id}.
+// claimScript is the whole decision of one or more claims of a sale, in
+// the order given. Each claim is six arguments: member, quantity, claim
+// id, dedupe key (empty for none), now (Unix milliseconds) and the claim's
+// record. For each claim it answers three values: outcome, detail and
+// journal entry id. Claims decided together see each other as if they had
+// run one after the other.
 const claimScript = `
-if ARGV[4] ~= '' then
-  local prior = redis.call('HGET', KEYS[5], ARGV[4])
-  if prior then return {'dup', prior, ''} end
-end
-if redis.call('EXISTS', KEYS[7]) == 1 then return {'sold_out', '0', ''} end
 local meta = redis.call('HMGET', KEYS[1], 'limit', 'starts', 'ends')
-if not meta[1] then return {'not_armed', '0', ''} end
-local now = tonumber(ARGV[5])
-if now < tonumber(meta[2]) then return {'not_started', meta[2], ''} end
-if now >= tonumber(meta[3]) then return {'ended', meta[3], ''} end
-local qty = tonumber(ARGV[2])
-local had = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
-if had + qty > tonumber(meta[1]) then return {'limit', tostring(had), ''} end
-local stock = tonumber(redis.call('GET', KEYS[2]) or '0')
-if stock < qty then
-  if stock <= 0 then
-    redis.call('SET', KEYS[7], '1')
-    return {'sold_out', '0', ''}
+local limit = meta[1] and tonumber(meta[1])
+local starts, ends = tonumber(meta[2] or '0'), tonumber(meta[3] or '0')
+local flagged = redis.call('EXISTS', KEYS[7]) == 1
+local soldout = flagged
+local stock = nil
+local took = 0
+local out = {}
+for i = 1, #ARGV, 6 do
+  local member, qty, id, dedupe, now, rec = ARGV[i], tonumber(ARGV[i+1]), ARGV[i+2], ARGV[i+3], tonumber(ARGV[i+4]), ARGV[i+5]
+  local r, d, e = nil, '0', ''
+  if dedupe ~= '' then
+    local prior = redis.call('HGET', KEYS[5], dedupe)
+    if prior then r, d = 'dup', prior end
   end
-  return {'not_enough', tostring(stock), ''}
+  if r then
+  elseif soldout then r = 'sold_out'
+  elseif not limit then r = 'not_armed'
+  elseif now < starts then r, d = 'not_started', meta[2]
+  elseif now >= ends then r, d = 'ended', meta[3]
+  else
+    local had = tonumber(redis.call('HGET', KEYS[3], member) or '0')
+    if had + qty > limit then
+      r, d = 'limit', tostring(had)
+    else
+      if not stock then stock = tonumber(redis.call('GET', KEYS[2]) or '0') end
+      if stock < qty then
+        if stock <= 0 then
+          soldout = true
+          r = 'sold_out'
+        else
+          r, d = 'not_enough', tostring(stock)
+        end
+      else
+        stock = stock - qty
+        took = took + qty
+        redis.call('HINCRBY', KEYS[3], member, qty)
+        redis.call('HSET', KEYS[4], id, rec)
+        if dedupe ~= '' then redis.call('HSET', KEYS[5], dedupe, id) end
+        e = redis.call('XADD', KEYS[6], '*', 'claim', rec)
+        r, d = 'ok', tostring(stock)
+        if stock <= 0 then soldout = true end
+      end
+    end
+  end
+  out[#out+1] = r
+  out[#out+1] = d
+  out[#out+1] = e
 end
-stock = redis.call('DECRBY', KEYS[2], qty)
-redis.call('HINCRBY', KEYS[3], ARGV[1], qty)
-redis.call('HSET', KEYS[4], ARGV[3], ARGV[6])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[5], ARGV[4], ARGV[3]) end
-local entry = redis.call('XADD', KEYS[6], '*', 'claim', ARGV[6])
-if stock <= 0 then redis.call('SET', KEYS[7], '1') end
-return {'ok', tostring(stock), entry}
+if took > 0 then redis.call('DECRBY', KEYS[2], took) end
+if soldout and not flagged then redis.call('SET', KEYS[7], '1') end
+return out
 `
 
 // releaseScript gives a released claim's units back to the sale, once:
@@ -124,23 +152,75 @@ func newEngine(r redis.UniversalClient) *engine {
 	}
 }
 
-// outcome is what the claim script decided.
+// outcome is what the claim script decided for one claim.
 type outcome struct {
 	result string
 	detail string
 	entry  string
 }
 
-func (e *engine) runClaim(ctx context.Context, saleID, memberID string, qty int, claimID, dedupe string, now time.Time, record string) (outcome, error) {
-	k := keysOf(saleID)
-	res, err := e.claim.Run(ctx, e.r, k.all(), memberID, qty, claimID, dedupe, now.UnixMilli(), record).StringSlice()
-	if err != nil {
-		return outcome{}, fmt.Errorf("flash-sale claim script: %w", err)
+// claimArgs is one claim as the claim script takes it.
+type claimArgs struct {
+	member string
+	qty    int
+	id     string
+	dedupe string
+	now    int64
+	record string
+}
+
+// saleClaims are claims of one sale decided by one run of the script.
+type saleClaims struct {
+	saleID string
+	claims []claimArgs
+	out    []outcome
+	err    error
+}
+
+// runClaims decides every group, one script run per sale, in one round
+// trip. Each group gets its outcomes or its error.
+func (e *engine) runClaims(ctx context.Context, groups []*saleClaims) {
+	if len(groups) == 1 {
+		g := groups[0]
+		g.set(e.claim.Run(ctx, e.r, keysOf(g.saleID).all(), g.args()...).StringSlice())
+		return
 	}
-	if len(res) != 3 {
-		return outcome{}, fmt.Errorf("flash-sale claim script answered %q", res)
+	pipe := e.r.Pipeline()
+	cmds := make([]*redis.Cmd, len(groups))
+	for i, g := range groups {
+		cmds[i] = e.claim.EvalSha(ctx, pipe, keysOf(g.saleID).all(), g.args()...)
 	}
-	return outcome{result: res[0], detail: res[1], entry: res[2]}, nil
+	_, _ = pipe.Exec(ctx)
+	for i, g := range groups {
+		if redis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+			// A Redis that restarted since: Run loads the script.
+			g.set(e.claim.Run(ctx, e.r, keysOf(g.saleID).all(), g.args()...).StringSlice())
+			continue
+		}
+		g.set(cmds[i].StringSlice())
+	}
+}
+
+func (g *saleClaims) args() []any {
+	args := make([]any, 0, 6*len(g.claims))
+	for _, c := range g.claims {
+		args = append(args, c.member, c.qty, c.id, c.dedupe, c.now, c.record)
+	}
+	return args
+}
+
+func (g *saleClaims) set(res []string, err error) {
+	switch {
+	case err != nil:
+		g.err = fmt.Errorf("flash-sale claim script: %w", err)
+	case len(res) != 3*len(g.claims):
+		g.err = fmt.Errorf("flash-sale claim script answered %d values for %d claims", len(res), len(g.claims))
+	default:
+		g.out = make([]outcome, len(g.claims))
+		for i := range g.out {
+			g.out[i] = outcome{result: res[3*i], detail: res[3*i+1], entry: res[3*i+2]}
+		}
+	}
 }
 
 func (e *engine) runRelease(ctx context.Context, saleID, claimID, memberID string, qty int) (bool, error) {

@@ -106,12 +106,17 @@ func TestJournalRepairs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := sink.PersistClaim(ctx, won); err != nil {
+		if err := sink.PersistClaims(ctx, []Claim{won}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Acknowledge(ctx, won); err != nil {
 			t.Fatal(err)
 		}
+		// Entries younger than orphanAfter belong to their process.
+		if n, err := j.Drain(ctx, f.ID); err != nil || n != 0 {
+			t.Fatalf("drained %d %v before the claims were orphans", n, err)
+		}
+		clk.Add(orphanAfter + time.Second)
 		n, err := j.Drain(ctx, f.ID)
 		if err != nil || n != 3 {
 			t.Fatalf("drained %d %v, want the 3 lost claims", n, err)
@@ -137,6 +142,10 @@ func TestJournalRepairs(t *testing.T) {
 		if err := s.redis.Del(ctx, keysOf(f.ID).journal).Err(); err != nil {
 			t.Fatal(err)
 		}
+		if rep, err := j.Reconcile(ctx, f.ID); err != nil || rep.Gaps() {
+			t.Fatalf("a claim just won is in flight, not a gap: %+v %v", rep, err)
+		}
+		clk.Add(orphanAfter + time.Second)
 		rep, err := j.Reconcile(ctx, f.ID)
 		if err != nil || rep.Persisted != 1 || sink.seen[ghost.ID] != 1 {
 			t.Fatalf("reconcile %+v %v", rep, err)

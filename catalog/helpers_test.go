@@ -88,7 +88,7 @@ type recordingSink struct {
 	fail error
 }
 
-func (r *recordingSink) PersistClaim(ctx context.Context, c Claim) error {
+func (r *recordingSink) PersistClaims(ctx context.Context, claims []Claim) error {
 	if r.fail != nil {
 		return r.fail
 	}
@@ -96,8 +96,10 @@ func (r *recordingSink) PersistClaim(ctx context.Context, c Claim) error {
 	if r.seen == nil {
 		r.seen = map[string]int{}
 	}
-	r.seen[c.ID]++
+	for _, c := range claims {
+		r.seen[c.ID]++
+	}
 	r.mu.Unlock()
-	_, err := r.s.RecordClaim(ctx, r.s.db, c)
+	_, err := r.s.RecordClaims(ctx, r.s.db, claims)
 	return err
 }

@@ -4,20 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 )
 
-// ClaimSink turns won claims into orders. PersistClaim must be idempotent:
-// the same claim may arrive from the request that won it, the drainer and
-// the reconciliation, in any order and at the same time.
+// ClaimSink turns won claims into orders. PersistClaims must be idempotent
+// claim by claim: the same claim may arrive from the Journal that runs in
+// the process that won it, the drain and the reconciliation, in any order
+// and at the same time.
 type ClaimSink interface {
-	PersistClaim(ctx context.Context, c Claim) error
+	PersistClaims(ctx context.Context, claims []Claim) error
 }
 
-// Journal drains the flash-sale journals to the database through a sink,
-// reconciles Redis with the database, and finishes ended sales.
+// Journal persists won claims to the database through a sink: the claims
+// this process wins, in batches, as they come (Run), and the claims a
+// process that died left in the journals (Drain). It also reconciles Redis
+// with the database and finishes ended sales.
 type Journal struct {
 	s    *Service
 	sink ClaimSink
@@ -28,6 +34,138 @@ func NewJournal(s *Service, sink ClaimSink) *Journal {
 	return &Journal{s: s, sink: sink}
 }
 
+// orphanAfter is the age at which a journal entry is taken to be an
+// orphan, left by a process that died before persisting its claim, rather
+// than a claim its process is persisting right now. The drain and the
+// reconciliation leave younger entries to Run.
+const orphanAfter = 15 * time.Second
+
+// persistBatch bounds the claims persisted in one transaction.
+const persistBatch = 200
+
+// maxFeed bounds the claims waiting in memory for Run; beyond it claims
+// wait in the journal for the drain instead.
+const maxFeed = 100_000
+
+// wonFeed holds the claims this process won until Run persists them.
+type wonFeed struct {
+	mu     sync.Mutex
+	claims []Claim
+	wake   chan struct{}
+}
+
+func (f *wonFeed) add(c Claim) {
+	f.mu.Lock()
+	if len(f.claims) < maxFeed {
+		f.claims = append(f.claims, c)
+	}
+	f.mu.Unlock()
+	f.poke()
+}
+
+// poke wakes a lane waiting for claims.
+func (f *wonFeed) poke() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// waiting counts the claims not taken yet.
+func (f *wonFeed) waiting() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.claims)
+}
+
+// take removes up to n claims, oldest first.
+func (f *wonFeed) take(n int) []Claim {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n = min(n, len(f.claims))
+	out := make([]Claim, n)
+	copy(out, f.claims)
+	rest := copy(f.claims, f.claims[n:])
+	clear(f.claims[rest:])
+	f.claims = f.claims[:rest]
+	return out
+}
+
+// persistLanes is how many batches Run writes at once: while one is in
+// the database, the next is being built.
+const persistLanes = 2
+
+// Run persists the claims this process wins, in batches of whatever
+// arrived while the previous ones were written, and removes their journal
+// entries once committed; it returns when ctx is done, after persisting
+// what is left. Every process that serves claims runs one. A batch that
+// fails is tried claim by claim, so one bad claim holds no other back; a
+// claim that still fails stays in its journal for the drain.
+func (j *Journal) Run(ctx context.Context) {
+	f := &wonFeed{wake: make(chan struct{}, 1)}
+	if !j.s.feed.CompareAndSwap(nil, f) {
+		j.s.log.Error("a flash-sale journal is already running in this process")
+		return
+	}
+	var lanes sync.WaitGroup
+	for range persistLanes {
+		lanes.Go(func() { j.write(ctx, f) })
+	}
+	lanes.Wait()
+	// Claims won from now on wait in the journal for the drain.
+	j.s.feed.Store(nil)
+	flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for batch := f.take(persistBatch); len(batch) > 0 && flush.Err() == nil; batch = f.take(persistBatch) {
+		j.persist(flush, batch)
+	}
+}
+
+// write is one lane of Run: it persists batches until ctx is done.
+func (j *Journal) write(ctx context.Context, f *wonFeed) {
+	// A batch under way is finished even when ctx ends meanwhile.
+	work := context.WithoutCancel(ctx)
+	for {
+		batch := f.take(persistBatch)
+		if len(batch) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-f.wake:
+				continue
+			}
+		}
+		if f.waiting() > 0 {
+			// The other lane takes the next batch meanwhile.
+			f.poke()
+		}
+		j.persist(work, batch)
+	}
+}
+
+// persist writes a batch of claims and acknowledges those written.
+func (j *Journal) persist(ctx context.Context, batch []Claim) {
+	done := batch
+	if err := j.sink.PersistClaims(ctx, batch); err != nil {
+		done = nil
+		if len(batch) > 1 && ctx.Err() == nil {
+			for _, c := range batch {
+				if err := j.sink.PersistClaims(ctx, []Claim{c}); err != nil {
+					j.s.log.Error("persist flash-sale claim; the drain will retry", "claim_id", c.ID, "err", err)
+					continue
+				}
+				done = append(done, c)
+			}
+		} else {
+			j.s.log.Error("persist flash-sale claims; the drain will retry", "claims", len(batch), "err", err)
+		}
+	}
+	if err := j.s.Acknowledge(ctx, done...); err != nil {
+		// The drain will find the entries and persist them again, harmlessly.
+		j.s.log.Warn("acknowledge flash-sale claims", "claims", len(done), "err", err)
+	}
+}
+
 // journalEntry is one won claim waiting in a sale's journal.
 type journalEntry struct {
 	id    string
@@ -35,9 +173,9 @@ type journalEntry struct {
 	err   error
 }
 
-// journalClaims reads a sale's journal.
+// journalClaims reads a sale's whole journal.
 func (s *Service) journalClaims(ctx context.Context, saleID string) ([]Claim, error) {
-	entries, err := s.journal(ctx, saleID, 0)
+	entries, err := s.journal(ctx, saleID, "+", 0)
 	if err != nil {
 		return nil, err
 	}
@@ -50,13 +188,15 @@ func (s *Service) journalClaims(ctx context.Context, saleID string) ([]Claim, er
 	return out, nil
 }
 
-func (s *Service) journal(ctx context.Context, saleID string, limit int64) ([]journalEntry, error) {
+// journal reads up to limit entries (all when 0) of a sale's journal, up
+// to the entry id until ("+" for the end).
+func (s *Service) journal(ctx context.Context, saleID, until string, limit int64) ([]journalEntry, error) {
 	var msgs []redis.XMessage
 	var err error
 	if limit > 0 {
-		msgs, err = s.redis.XRangeN(ctx, keysOf(saleID).journal, "-", "+", limit).Result()
+		msgs, err = s.redis.XRangeN(ctx, keysOf(saleID).journal, "-", until, limit).Result()
 	} else {
-		msgs, err = s.redis.XRange(ctx, keysOf(saleID).journal, "-", "+").Result()
+		msgs, err = s.redis.XRange(ctx, keysOf(saleID).journal, "-", until).Result()
 	}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("read journal of %s: %w", saleID, err)
@@ -65,38 +205,53 @@ func (s *Service) journal(ctx context.Context, saleID string, limit int64) ([]jo
 	for _, m := range msgs {
 		rec, _ := m.Values["claim"].(string)
 		c, err := parseRecord(rec)
+		c.entry = m.ID
 		out = append(out, journalEntry{id: m.ID, claim: c, err: err})
 	}
 	return out, nil
 }
 
-// Drain persists every claim in a sale's journal and removes each entry
-// once persisted. It returns how many it persisted. A failure leaves the
-// entry for the next drain.
+// Drain persists the claims left in a sale's journal for longer than
+// orphanAfter (younger ones are being persisted by the process that won
+// them) and removes each entry once persisted. It returns how many it
+// persisted. A failure leaves the entries for the next drain.
 func (j *Journal) Drain(ctx context.Context, saleID string) (int, error) {
+	// Entry ids are Redis's clock in milliseconds; an id of milliseconds
+	// alone ends the range after every entry of that millisecond.
+	until := strconv.FormatInt(j.s.now().Add(-orphanAfter).UnixMilli(), 10)
 	done := 0
 	for {
-		entries, err := j.s.journal(ctx, saleID, 500)
+		entries, err := j.s.journal(ctx, saleID, until, persistBatch)
 		if err != nil {
 			return done, err
 		}
 		if len(entries) == 0 {
 			return done, nil
 		}
+		claims := make([]Claim, 0, len(entries))
+		ids := make([]string, 0, len(entries))
 		for _, e := range entries {
+			ids = append(ids, e.id)
 			if e.err != nil {
 				// A record that cannot be read never will be: keep it out
 				// of the way, loudly; reconciliation still sees the claim
 				// in the claims hash.
 				j.s.log.Error("unreadable flash-sale journal entry", "flash_sale_id", saleID, "entry", e.id, "err", e.err)
-			} else if err := j.sink.PersistClaim(ctx, e.claim); err != nil {
-				return done, fmt.Errorf("persist claim %s: %w", e.claim.ID, err)
-			} else {
-				done++
+				continue
 			}
-			if err := j.s.redis.XDel(ctx, keysOf(saleID).journal, e.id).Err(); err != nil {
-				return done, fmt.Errorf("trim journal of %s: %w", saleID, err)
+			claims = append(claims, e.claim)
+		}
+		if len(claims) > 0 {
+			if err := j.sink.PersistClaims(ctx, claims); err != nil {
+				return done, fmt.Errorf("persist %d claims of %s: %w", len(claims), saleID, err)
 			}
+		}
+		done += len(claims)
+		if err := j.s.redis.XDel(ctx, keysOf(saleID).journal, ids...).Err(); err != nil {
+			return done, fmt.Errorf("trim journal of %s: %w", saleID, err)
+		}
+		if len(entries) < persistBatch {
+			return done, nil
 		}
 	}
 }
@@ -114,7 +269,8 @@ func (s *Service) openSales(ctx context.Context) ([]FlashSale, error) {
 	return out, nil
 }
 
-// DrainAll drains the journal of every sale not finished yet.
+// DrainAll drains the journal of every sale not finished yet: the claims
+// of processes that died before persisting them.
 func (j *Journal) DrainAll(ctx context.Context) (int, error) {
 	sales, err := j.s.openSales(ctx)
 	if err != nil {
@@ -159,7 +315,8 @@ func (r *Repair) add(o Repair) {
 }
 
 // Reconcile drains a sale's journal, then compares Redis with the database
-// and repairs both ways. Redis is read before the database: claims are
+// and repairs both ways, leaving alone the claims won in the last
+// orphanAfter, which their processes are persisting. Redis is read before the database: claims are
 // written to Redis before the database and released in the database before
 // Redis, so this order never mistakes a claim in flight for a lost one.
 func (j *Journal) Reconcile(ctx context.Context, saleID string) (Repair, error) {
@@ -195,6 +352,9 @@ func (j *Journal) Reconcile(ctx context.Context, saleID string) (Repair, error) 
 	for _, r := range rows {
 		inDB[r.ID] = r
 	}
+	// Claims won in the last moments are on their way to the database.
+	recent := j.s.now().Add(-orphanAfter)
+	var lost []Claim
 	for id, rec := range snap.claims {
 		r, ok := inDB[id]
 		switch {
@@ -204,10 +364,10 @@ func (j *Journal) Reconcile(ctx context.Context, saleID string) (Repair, error) 
 				j.s.log.Error("unreadable flash-sale claim record", "flash_sale_id", saleID, "claim_id", id, "err", err)
 				continue
 			}
-			if err := j.sink.PersistClaim(ctx, c); err != nil {
-				return rep, fmt.Errorf("persist claim %s: %w", id, err)
+			if c.At.After(recent) {
+				continue
 			}
-			rep.Persisted++
+			lost = append(lost, c)
 		case r.ReleasedAt != nil:
 			released, err := j.s.engine.runRelease(ctx, saleID, r.ID, r.MemberID, r.Quantity)
 			if err != nil {
@@ -217,6 +377,13 @@ func (j *Journal) Reconcile(ctx context.Context, saleID string) (Repair, error) 
 				rep.Released++
 			}
 		}
+	}
+	for start := 0; start < len(lost); start += persistBatch {
+		part := lost[start:min(start+persistBatch, len(lost))]
+		if err := j.sink.PersistClaims(ctx, part); err != nil {
+			return rep, fmt.Errorf("persist %d claims of %s: %w", len(part), saleID, err)
+		}
+		rep.Persisted += len(part)
 	}
 	for _, r := range rows {
 		if _, ok := snap.claims[r.ID]; ok || r.ReleasedAt != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,7 +30,10 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	engine  *engine
+	batch   *batcher
 	soldOut soldOut
+	// feed takes the claims this process wins to its running Journal.
+	feed atomic.Pointer[wonFeed]
 }
 
 // New returns a Service.
@@ -43,12 +47,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	e := newEngine(cfg.Redis)
 	return &Service{
 		db:     cfg.DB,
 		redis:  cfg.Redis,
 		now:    func() time.Time { return cfg.Now().UTC() },
 		log:    cfg.Logger,
-		engine: newEngine(cfg.Redis),
+		engine: e,
+		batch:  newBatcher(e),
 	}, nil
 }
 

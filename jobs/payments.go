@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -62,6 +63,22 @@ func HandlePayments(mux *asynq.ServeMux, p Payments) {
 		}
 	}
 	mux.Handle(payments.TaskCloseOrder, order(p.CloseExpired))
+	mux.Handle(payments.TaskCloseOrders, asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		var in payments.OrdersTask
+		if err := decode(t, &in); err != nil {
+			return err
+		}
+		if len(in.OrderIDs) == 0 {
+			return fmt.Errorf("%s: no order_ids: %w", t.Type(), asynq.SkipRetry)
+		}
+		var errs []error
+		for _, id := range in.OrderIDs {
+			if err := p.CloseExpired(ctx, id); err != nil {
+				errs = append(errs, fmt.Errorf("close %s: %w", id, err))
+			}
+		}
+		return errors.Join(errs...)
+	}))
 	mux.Handle(payments.TaskAccrueCommissions, order(p.AccrueCommissions))
 	mux.Handle(payments.TaskUploadShipping, order(p.UploadShipping))
 	mux.Handle(payments.TaskSubmitRefund, refund(p.SubmitRefund))

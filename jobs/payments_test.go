@@ -66,6 +66,7 @@ func TestCommerceTasks(t *testing.T) {
 		skip    bool
 	}{
 		{payments.TaskCloseOrder, `{"order_id":"o1"}`, "close o1", false},
+		{payments.TaskCloseOrders, `{"order_ids":["o1"]}`, "close o1", false},
 		{payments.TaskAccrueCommissions, `{"order_id":"o1"}`, "accrue o1", false},
 		{payments.TaskUploadShipping, `{"order_id":"o1"}`, "upload o1", false},
 		{payments.TaskSubmitRefund, `{"refund_id":"r1"}`, "submit r1", false},
@@ -79,6 +80,7 @@ func TestCommerceTasks(t *testing.T) {
 		{catalog.TaskDrainJournals, ``, "drain", false},
 		{catalog.TaskReconcileFlashSales, ``, "reconcile sales", false},
 		{payments.TaskCloseOrder, `{"order_id":""}`, "", true},
+		{payments.TaskCloseOrders, `{"order_ids":[]}`, "", true},
 		{payments.TaskSubmitRefund, `not json`, "", true},
 		{catalog.TaskReleaseClaim, `{}`, "", true},
 	} {

@@ -21,7 +21,7 @@ type Orders interface {
 	Pay(ctx context.Context, memberID, orderID string) (payments.Receipt, error)
 	RequestRefund(ctx context.Context, memberID, orderID, reason string, amount int64) (payments.Refund, error)
 	MemberRefunds(ctx context.Context, memberID, orderID string) ([]payments.Refund, error)
-	BuyFlashSale(ctx context.Context, memberID, saleID, key string, req payments.FlashSaleOrderRequest) (payments.Receipt, error)
+	ClaimFlashSale(ctx context.Context, memberID, saleID, key string, req payments.FlashSaleOrderRequest) (payments.Order, error)
 }
 
 // createOrderRequest is POST /orders: what to buy; the server prices it.
@@ -66,7 +66,12 @@ type refundsBody struct {
 
 // decodeBody reads a JSON body into v.
 func decodeBody(c *fiber.Ctx, v any) error {
-	if err := json.Unmarshal(c.Body(), v); err != nil {
+	return decodeJSON(c.Body(), v)
+}
+
+// decodeJSON reads JSON into v; bad JSON is a 400 invalid_json.
+func decodeJSON(b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
 		return edge.BadRequest("invalid_json", "the body must be a JSON object: "+err.Error())
 	}
 	return nil
@@ -122,7 +127,9 @@ func (a *API) cancelOrder(c *fiber.Ctx) error {
 	return c.JSON(o)
 }
 
-// payOrder answers fresh wx.requestPayment parameters for a pending order.
+// payOrder answers the wx.requestPayment parameters of a pending order
+// (the next step after winning a flash sale, or fresh ones after the
+// shopper closed the cashier).
 func (a *API) payOrder(c *fiber.Ctx) error {
 	r, err := a.orders.Pay(c.UserContext(), memberID(c), c.Params("id"))
 	if err != nil {

@@ -242,16 +242,16 @@ func (s *Service) answer(ctx context.Context, memberID, key, orderID string) (Re
 	return stored, nil
 }
 
-// Pay returns fresh wx.requestPayment parameters for one of the member's
-// pending orders (a shopper who closed the cashier, or a flash-sale winner
-// whose first answer was lost).
+// Pay returns wx.requestPayment parameters for one of the member's pending
+// orders: a flash-sale winner's (whose win answered the order alone), or
+// fresh ones for a shopper who closed the cashier.
 func (s *Service) Pay(ctx context.Context, memberID, orderID string) (Receipt, error) {
 	return s.receipt(ctx, memberID, orderID)
 }
 
 // receipt asks WeChat Pay for the prepay of a pending order.
 func (s *Service) receipt(ctx context.Context, memberID, orderID string) (Receipt, error) {
-	r, items, err := loadOrder(ctx, s.db, orderID)
+	r, items, err := s.orderOrClaim(ctx, orderID)
 	if err != nil {
 		return Receipt{}, err
 	}

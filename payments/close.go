@@ -13,7 +13,7 @@ import (
 // Cancel closes one of the member's unpaid orders. If WeChat Pay says it
 // was paid meanwhile, it becomes paid and Cancel answers ErrNotCancellable.
 func (s *Service) Cancel(ctx context.Context, memberID, orderID string) (Order, error) {
-	r, _, err := loadOrder(ctx, s.db, orderID)
+	r, _, err := s.orderOrClaim(ctx, orderID)
 	if err != nil {
 		return Order{}, err
 	}

@@ -2,12 +2,9 @@ package payments
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/uptrace/bun"
 
 	"github.com/siyu-live/siyu/catalog"
 )
@@ -18,101 +15,82 @@ type FlashSaleOrderRequest struct {
 	Address  Address `json:"address"`
 }
 
-// ClaimFlashSale wins units of a flash sale for the member and persists
-// the order they become, without asking WeChat Pay (BuyFlashSale does).
-// A loser gets a *catalog.RejectedError (catalog.ErrSoldOut, …). key, when
-// set, makes the request idempotent. If persisting fails after the win,
-// the claim stays in the sale's journal and the drainer persists it.
+// ClaimFlashSale wins units of a flash sale for the member and answers the
+// order they become, pending, without waiting for the database or WeChat
+// Pay: the win is durable once the claim script has journalled it, the
+// catalog's Journal persists the order moments later (PersistClaims), and
+// Pay gets the wx.requestPayment parameters. A loser gets a
+// *catalog.RejectedError (catalog.ErrSoldOut, …). key, when set, makes the
+// request idempotent: a repeated key answers the order as it is now.
 func (s *Service) ClaimFlashSale(ctx context.Context, memberID, saleID, key string, req FlashSaleOrderRequest) (Order, error) {
 	if req.Quantity <= 0 || req.Quantity > 999 {
 		return Order{}, fmt.Errorf("%w: quantity must be 1 to 999", ErrInvalidOrder)
 	}
+	if len(key) > 200 {
+		return Order{}, fmt.Errorf("%w: the Idempotency-Key is longer than 200 characters", ErrInvalidOrder)
+	}
 	if err := req.Address.validate(); err != nil {
 		return Order{}, err
 	}
+	info, err := s.sales.get(ctx, saleID)
+	if err != nil {
+		return Order{}, err
+	}
+	// The address travels with the claim as the JSON the order stores.
 	c, err := s.cat.Claim(ctx, catalog.ClaimRequest{FlashSaleID: saleID, MemberID: memberID, Quantity: req.Quantity,
 		RequestKey: key, Attached: marshal(req.Address)})
 	if err != nil {
 		return Order{}, err
 	}
-	if err := s.PersistClaim(ctx, c); err != nil {
-		return Order{}, err
+	if c.Repeated {
+		// The retry of a win: the order as it is now, paid or closed
+		// perhaps, which needs it in the database.
+		if err := s.PersistClaims(ctx, []catalog.Claim{c}); err != nil {
+			return Order{}, err
+		}
+		return s.Order(ctx, c.ID)
 	}
-	if err := s.cat.Acknowledge(ctx, c); err != nil {
-		// The drainer will find the entry and persist it again, harmlessly.
-		s.log.Warn("acknowledge flash-sale claim", "claim_id", c.ID, "err", err)
-	}
-	return s.Order(ctx, c.ID)
+	row, item := s.claimOrder(c, info, c.At)
+	o := row.order([]itemRow{item})
+	o.Address = req.Address
+	return o, nil
 }
 
-// BuyFlashSale is ClaimFlashSale followed by the WeChat Pay prepay.
-func (s *Service) BuyFlashSale(ctx context.Context, memberID, saleID, key string, req FlashSaleOrderRequest) (Receipt, error) {
-	o, err := s.ClaimFlashSale(ctx, memberID, saleID, key, req)
-	if err != nil {
-		return Receipt{}, err
-	}
-	if o.Status != StatusPending {
-		// A repeated request for an order paid or closed meanwhile.
-		return Receipt{Order: o}, nil
-	}
-	return s.receipt(ctx, memberID, o.ID)
+// claimOrder is the order a claim becomes, as the winning request answers
+// it and PersistClaims stores it (which adds the attribution, the payer
+// and the address). Its time to pay runs from start.
+func (s *Service) claimOrder(c catalog.Claim, info saleInfo, start time.Time) (orderRow, itemRow) {
+	total := info.sale.Price * int64(c.Quantity)
+	// Microseconds are what PostgreSQL keeps: the answer and the stored
+	// order say the same.
+	at := c.At.Truncate(time.Microsecond)
+	o := orderRow{ID: c.ID, MemberID: c.MemberID, OutTradeNo: outTradeNo(c.ID), Status: StatusPending,
+		ItemsTotal: total, Total: total, ShowID: info.sale.ShowID, FlashSaleID: info.sale.ID,
+		ExpiresAt: start.Add(s.cfg.OrderTTL).Truncate(time.Second), CreatedAt: at, UpdatedAt: at}
+	item := itemRow{OrderID: c.ID, Line: 1, SKUID: info.line.SKUID, ProductID: info.line.ProductID, Title: info.line.Title,
+		SKUTitle: info.line.SKUTitle, Quantity: c.Quantity, UnitPrice: info.sale.Price, Total: total}
+	o.Description = describe([]itemRow{item})
+	return o, item
 }
 
-// PersistClaim turns a won claim into its order (same id), exactly once:
-// it implements catalog.ClaimSink for the journal drainer and the
-// reconciliation, and is safe to call concurrently for the same claim.
-func (s *Service) PersistClaim(ctx context.Context, c catalog.Claim) error {
-	sale, err := s.cat.FlashSaleOf(ctx, s.db, c.FlashSaleID)
-	if err != nil {
-		return err
+// orderOrClaim reads an order; one that is not in the database yet but
+// whose claim Redis holds (its win was answered moments ago) is persisted
+// first, so that paying, reading or cancelling it never waits for the
+// Journal.
+func (s *Service) orderOrClaim(ctx context.Context, orderID string) (orderRow, []itemRow, error) {
+	r, items, err := loadOrder(ctx, s.db, orderID)
+	if !errors.Is(err, ErrOrderNotFound) {
+		return r, items, err
 	}
-	line, err := s.cat.Describe(ctx, s.db, sale.SKUID)
-	if err != nil {
-		return err
+	c, cerr := s.cat.WonClaim(ctx, orderID)
+	if errors.Is(cerr, catalog.ErrClaimNotFound) {
+		return r, nil, ErrOrderNotFound
 	}
-	var addr Address
-	if c.Attached != "" {
-		if err := json.Unmarshal([]byte(c.Attached), &addr); err != nil {
-			s.log.Error("flash-sale claim with an unreadable address", "claim_id", c.ID, "err", err)
-		}
+	if cerr != nil {
+		return r, nil, cerr
 	}
-	openID, err := s.cfg.Members.OpenID(ctx, c.MemberID)
-	if err != nil {
-		return fmt.Errorf("openid of %s: %w", c.MemberID, err)
+	if err := s.PersistClaims(ctx, []catalog.Claim{c}); err != nil {
+		return r, nil, err
 	}
-	inviter, err := s.cfg.Members.Inviter(ctx, c.MemberID)
-	if err != nil {
-		return fmt.Errorf("inviter of %s: %w", c.MemberID, err)
-	}
-	hostID := ""
-	if s.cfg.Shows != nil && sale.ShowID != "" {
-		// The host is attribution, not a condition of the win: a show that
-		// cannot be read leaves it empty rather than losing the winner.
-		if st, err := s.cfg.Shows.ShowStatus(ctx, sale.ShowID); err == nil {
-			hostID = st.HostID
-		} else if !errors.Is(err, ErrShowNotFound) {
-			s.log.Warn("show of a flash sale", "flash_sale_id", sale.ID, "err", err)
-		}
-	}
-	now := s.now()
-	// A claim persisted late (after a crash) still gets the whole time to pay.
-	start := c.At
-	if now.After(start) {
-		start = now
-	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		fresh, err := s.cat.RecordClaim(ctx, tx, c)
-		if err != nil || !fresh {
-			return err
-		}
-		total := sale.Price * int64(c.Quantity)
-		o := orderRow{ID: c.ID, MemberID: c.MemberID, OutTradeNo: outTradeNo(c.ID), Status: StatusPending,
-			ItemsTotal: total, Total: total, ShowID: sale.ShowID, HostID: hostID, InviterID: inviter, FlashSaleID: sale.ID,
-			Address: marshal(addr), PayerOpenID: openID, ExpiresAt: start.Add(s.cfg.OrderTTL).Truncate(time.Second),
-			CreatedAt: now, UpdatedAt: now}
-		items := []itemRow{{OrderID: c.ID, Line: 1, SKUID: line.SKUID, ProductID: line.ProductID, Title: line.Title,
-			SKUTitle: line.SKUTitle, Quantity: c.Quantity, UnitPrice: sale.Price, Total: total}}
-		o.Description = describe(items)
-		return s.insertOrder(ctx, tx, o, items)
-	})
+	return loadOrder(ctx, s.db, orderID)
 }

@@ -235,7 +235,7 @@ func notFound(err, sentinel error) error {
 // MemberOrder returns one of the member's orders; another member's order
 // is ErrOrderNotFound.
 func (s *Service) MemberOrder(ctx context.Context, memberID, orderID string) (Order, error) {
-	r, items, err := loadOrder(ctx, s.db, orderID)
+	r, items, err := s.orderOrClaim(ctx, orderID)
 	if err != nil {
 		return Order{}, err
 	}

@@ -170,6 +170,8 @@ type Service struct {
 	pay Pay
 	now func() time.Time
 	log *slog.Logger
+	// sales keeps the flash sales winners buy from.
+	sales *saleCache
 }
 
 // New returns a Service.
@@ -202,7 +204,8 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	now := cfg.Now
-	return &Service{cfg: cfg, db: cfg.DB, cat: cfg.Catalog, pay: cfg.Pay, now: func() time.Time { return now().UTC() }, log: cfg.Logger}, nil
+	return &Service{cfg: cfg, db: cfg.DB, cat: cfg.Catalog, pay: cfg.Pay, now: func() time.Time { return now().UTC() }, log: cfg.Logger,
+		sales: &saleCache{cat: cfg.Catalog, db: cfg.DB}}, nil
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

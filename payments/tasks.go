@@ -4,6 +4,7 @@ package payments
 // periodic ones app schedules.
 const (
 	TaskCloseOrder        = "payments:close-order"
+	TaskCloseOrders       = "payments:close-orders"
 	TaskAccrueCommissions = "payments:accrue-commissions"
 	TaskSubmitRefund      = "payments:submit-refund"
 	TaskReverseCommission = "payments:reverse-commissions"
@@ -23,4 +24,11 @@ type OrderTask struct {
 // RefundTask is the payload of the refund tasks.
 type RefundTask struct {
 	RefundID string `json:"refund_id"`
+}
+
+// OrdersTask is the payload of TaskCloseOrders: orders created together
+// (a batch of flash-sale wins), closed together once the last of them
+// may no longer be paid.
+type OrdersTask struct {
+	OrderIDs []string `json:"order_ids"`
 }
