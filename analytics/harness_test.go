@@ -178,6 +178,7 @@ type world struct {
 	clk       *clock
 	live      *live.Service
 	broadcast *live.Broadcaster
+	moderator *live.ModerationWorker
 	catalog   *catalog.Service
 	coupons   *community.Coupons
 	payments  *payments.Service
@@ -211,6 +212,7 @@ func newWorld(t *testing.T, db *bun.DB, start time.Time) *world {
 		t.Fatal(err)
 	}
 	w.broadcast = w.live.Broadcaster()
+	w.moderator = w.live.ModerationWorker()
 	if w.coupons, err = community.NewCoupons(community.CouponsConfig{DB: db, Redis: rc, Now: w.clk.Now}); err != nil {
 		t.Fatal(err)
 	}

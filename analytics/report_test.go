@@ -45,11 +45,22 @@ func (s *script) must(err error) {
 	}
 }
 
+// comment posts a comment and runs the moderator, as a worker would a
+// moment later, and returns the comment as stored.
 func (s *script) comment(member, text string) *live.Comment {
 	s.t.Helper()
 	c, err := s.w.live.PostComment(s.ctx, s.showID, member, text)
 	s.must(err)
-	return c
+	for {
+		n, err := s.w.moderator.Pass(s.ctx)
+		s.must(err)
+		if n == 0 {
+			break
+		}
+	}
+	stored := new(live.Comment)
+	s.must(s.w.db.NewSelect().Model(stored).Where("id = ?", c.ID).Scan(s.ctx))
+	return stored
 }
 
 // like adds likes and runs the chat broadcaster's tick, which keeps the

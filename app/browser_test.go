@@ -296,7 +296,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	defer room.Disconnect()
 	must("the viewer arrives", waitText(`[data-k=viewers]`, "1"))
 
-	if st := call(t, shopper, http.MethodPost, base+"/mp/v1/shows/"+showID+"/comments", sess.Token, map[string]string{"text": "主播好！这款多少钱？"}, nil); st != 201 {
+	if st := call(t, shopper, http.MethodPost, base+"/mp/v1/shows/"+showID+"/comments", sess.Token, map[string]string{"text": "主播好！这款多少钱？"}, nil); st != 202 {
 		t.Fatalf("comment = %d\n%s", st, s.Logs())
 	}
 	must("the comment appears without a reload", waitText(`#chat`, "主播好！这款多少钱？"), waitText(`#chat`, "小红"))

@@ -60,6 +60,7 @@ var settings = []setting{
 	{"LIVE_EMPTY_TIMEOUT", "10m", false, "LiveKit closes a show's room when nobody joined it for this long"},
 	{"LIVE_COMMENT_INTERVAL", "2s", false, "least time between two comments of one shopper in one show"},
 	{"LIVE_BROADCAST_TICK", "250ms", false, "period of chat batches: a room gets at most one chat message per tick (250ms or more)"},
+	{"LIVE_LIKE_FLUSH", "50ms", false, "how often a process adds the likes it took to Redis (at most LIVE_BROADCAST_TICK); a process that crashes loses the likes of at most this long"},
 	{"LIVE_REMINDER_LEAD", "10m", false, "how long before a show's start its reminders are sent"},
 	{"LIVE_REPLAY_WATCH_BELOW", "5m", false, "viewers who watched less than this get the replay notice (with consent)"},
 	{"LIVE_REMINDER_TEMPLATE", "", false, "start reminder subscribe message: TEMPLATE_ID|keyword=text|… with {title} and {start} filled in; unset: none are sent (the sandbox's live-start template in sandbox mode)"},

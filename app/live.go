@@ -31,6 +31,7 @@ type LiveConfig struct {
 	EmptyTimeout      time.Duration
 	CommentInterval   time.Duration
 	Tick              time.Duration
+	LikeFlush         time.Duration
 	ReminderLead      time.Duration
 	ReplayWatchBelow  time.Duration
 	ReminderTemplate  live.NoticeTemplate
@@ -55,7 +56,7 @@ func loadLiveConfig(v map[string]string, sandbox bool) (LiveConfig, error) {
 		dst  *time.Duration
 	}{
 		{"LIVE_VIEWER_TOKEN_TTL", &c.ViewerTokenTTL}, {"LIVE_EMPTY_TIMEOUT", &c.EmptyTimeout},
-		{"LIVE_COMMENT_INTERVAL", &c.CommentInterval}, {"LIVE_BROADCAST_TICK", &c.Tick},
+		{"LIVE_COMMENT_INTERVAL", &c.CommentInterval}, {"LIVE_BROADCAST_TICK", &c.Tick}, {"LIVE_LIKE_FLUSH", &c.LikeFlush},
 		{"LIVE_REMINDER_LEAD", &c.ReminderLead}, {"LIVE_REPLAY_WATCH_BELOW", &c.ReplayWatchBelow},
 	} {
 		if *d.dst, err = duration(v, d.name); err != nil {
@@ -67,6 +68,9 @@ func loadLiveConfig(v map[string]string, sandbox bool) (LiveConfig, error) {
 	}
 	if c.Tick < 250*time.Millisecond {
 		return c, &ConfigError{"LIVE_BROADCAST_TICK", "must be at least 250ms (4 chat messages a second per room)"}
+	}
+	if c.LikeFlush > c.Tick {
+		return c, &ConfigError{"LIVE_LIKE_FLUSH", "must be at most LIVE_BROADCAST_TICK: likes go out with the chat batches"}
 	}
 	if c.MaxParticipants, err = positiveInt(v, "LIVE_MAX_PARTICIPANTS"); err != nil {
 		return c, err
@@ -151,7 +155,7 @@ func (a *application) buildLive() error {
 		Logger:    a.log,
 
 		ViewerTokenTTL: lc.ViewerTokenTTL, MaxParticipants: lc.MaxParticipants, EmptyTimeout: lc.EmptyTimeout,
-		CommentInterval: lc.CommentInterval, Tick: lc.Tick, ReminderLead: lc.ReminderLead,
+		CommentInterval: lc.CommentInterval, Tick: lc.Tick, LikeFlush: lc.LikeFlush, ReminderLead: lc.ReminderLead,
 		ReplayWatchBelow: lc.ReplayWatchBelow, MediaBaseURL: lc.MediaBaseURL,
 		ReminderTemplate: lc.ReminderTemplate, ReplayTemplate: lc.ReplayTemplate,
 	})
@@ -174,11 +178,27 @@ func (a *application) scheduleLive(s *asynq.Scheduler) error {
 	return jobs.RegisterSchedules(s, jobs.LiveSchedules())
 }
 
-// runBroadcaster sends the rooms' chat batches until ctx is done. Every
-// worker runs one; the per-room booking in Redis keeps a room at one send
-// a tick however many run.
+// runBroadcaster sends the rooms' chat batches, and runs a moderator for
+// the comments the API accepted, until ctx is done. Every worker runs
+// both: the per-room booking in Redis keeps a room at one send a tick
+// however many run, and the moderators share the rooms' ingest streams
+// in one consumer group. The moderator finishes the comments it holds
+// before this returns.
 func (a *application) runBroadcaster(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.live.ModerationWorker().Run(ctx)
+	}()
 	a.live.Broadcaster().Run(ctx)
+	<-done
+}
+
+// runLikeFlusher adds the likes this process takes to Redis every
+// LIVE_LIKE_FLUSH until ctx is done, then flushes what is left. Every
+// process serving the shopper API runs one.
+func (a *application) runLikeFlusher(ctx context.Context) {
+	a.live.LikeFlusher().Run(ctx)
 }
 
 // lazyCatalog is the catalog as shows see it, looked up when used, so the
@@ -230,6 +250,20 @@ func (d liveMembers) Member(ctx context.Context, id string) (live.Member, error)
 		return live.Member{}, err
 	}
 	return live.Member{OpenID: m.OpenID, Nickname: m.Nickname}, nil
+}
+
+// Members implements live.BatchMembers: a moderator looks a batch of
+// comments' authors up in one query.
+func (d liveMembers) Members(ctx context.Context, ids []string) (map[string]live.Member, error) {
+	ms, err := d.m.GetMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]live.Member, len(ms))
+	for id, m := range ms {
+		out[id] = live.Member{OpenID: m.OpenID, Nickname: m.Nickname}
+	}
+	return out, nil
 }
 
 // ledgerNotifier sends the live area's notices through the consent

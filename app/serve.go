@@ -46,6 +46,19 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// --- live ---
+	// The like flusher stops after the HTTP server (defers run last
+	// first), so the likes of the last requests reach Redis too.
+	flushCtx, stopFlush := context.WithCancel(context.WithoutCancel(ctx))
+	flushDone := make(chan struct{})
+	go func() {
+		defer close(flushDone)
+		a.runLikeFlusher(flushCtx)
+	}()
+	defer func() {
+		stopFlush()
+		<-flushDone
+	}()
 	var wg sync.WaitGroup
 	var workerErr error
 	if *withWorker {

@@ -102,6 +102,12 @@ func (b *Broadcaster) Run(ctx context.Context) {
 // Tick runs one pass at time now: every room with something waiting whose
 // next send is due gets one message. Tests drive it with a fake clock.
 func (b *Broadcaster) Tick(ctx context.Context, now time.Time) error {
+	// The likes this process took go out with this tick rather than wait
+	// for its like flusher (when it serves the API too); a failed flush
+	// keeps them for the next one.
+	if err := b.s.FlushLikes(ctx); err != nil {
+		b.s.log.Warn("flush likes", "err", err)
+	}
 	rooms, err := b.s.redis.SMembers(ctx, chatRooms).Result()
 	if err != nil {
 		return fmt.Errorf("list chat rooms: %w", err)

@@ -2,9 +2,11 @@ package live
 
 import (
 	"context"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // hotTTL is how long a replica trusts what it read of a live show for the
@@ -22,9 +24,12 @@ type hotShow struct {
 	room    string
 	hlsURL  string // in HLS mode
 	at      time.Time
-	// listed is set once the show is known to be in the broadcaster's set
-	// of rooms (chatRooms).
-	listed atomic.Bool
+
+	// viewer are the claims every viewer token of the room shares
+	// (viewerSigner.viewerClaims), encoded at the first join.
+	viewerOnce sync.Once
+	viewer     []byte
+	viewerErr  error
 
 	// recent are the latest visible comments joins answer with, read at
 	// recentAt: at most hotTTL old, like the rest.
@@ -37,6 +42,7 @@ type hotShow struct {
 type hotCache struct {
 	mu    sync.Mutex
 	shows map[string]*hotShow
+	loads singleflight.Group
 }
 
 // hot returns what the chat path needs of a show, from the cache when it
@@ -48,6 +54,21 @@ func (s *Service) hot(ctx context.Context, showID string) (*hotShow, error) {
 	if h != nil && time.Since(h.at) < hotTTL {
 		return h, nil
 	}
+	// The requests in flight find the entry stale at once: one reads the
+	// show again and the others wait for it. The read serves them all, so
+	// it does not end with the first one's request. (The key is a copy:
+	// the id may point into a request buffer the HTTP server reuses.)
+	v, err, _ := s.hotc.loads.Do(strings.Clone(showID), func() (any, error) {
+		return s.loadHot(context.WithoutCancel(ctx), showID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*hotShow), nil
+}
+
+// loadHot reads what hot caches of a show and caches it.
+func (s *Service) loadHot(ctx context.Context, showID string) (*hotShow, error) {
 	show, err := getShow(ctx, s.db, showID)
 	if err != nil {
 		return nil, err
@@ -56,7 +77,7 @@ func (s *Service) hot(ctx context.Context, showID string) (*hotShow, error) {
 	if err := s.db.NewSelect().Model(&rows).Where("show_id = ?", showID).Scan(ctx); err != nil {
 		return nil, err
 	}
-	h = &hotShow{status: show.Status, likes: show.Likes, muted: map[string]bool{}, removed: map[string]bool{}, room: show.RoomName, at: time.Now()}
+	h := &hotShow{status: show.Status, likes: show.Likes, muted: map[string]bool{}, removed: map[string]bool{}, room: show.RoomName, at: time.Now()}
 	if show.Mode.HLS() {
 		h.hlsURL = show.HLSURL
 	}
@@ -78,7 +99,9 @@ func (s *Service) hot(ctx context.Context, showID string) (*hotShow, error) {
 			delete(s.hotc.shows, id)
 		}
 	}
-	s.hotc.shows[showID] = h
+	// The id may point into a request buffer the HTTP server reuses: the
+	// cache keeps a copy.
+	s.hotc.shows[strings.Clone(showID)] = h
 	s.hotc.mu.Unlock()
 	return h, nil
 }
@@ -88,6 +111,9 @@ func (s *Service) forget(showID string) {
 	s.hotc.mu.Lock()
 	delete(s.hotc.shows, showID)
 	s.hotc.mu.Unlock()
+	// A read in flight may have started before the change: the next one
+	// does not wait for it.
+	s.hotc.loads.Forget(showID)
 }
 
 // recentComments returns the show's latest visible comments for a join,

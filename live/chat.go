@@ -2,7 +2,6 @@ package live
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,6 +21,9 @@ const (
 	CommentVisible CommentStatus = "visible"
 	CommentHidden  CommentStatus = "hidden"  // failed moderation, or it could not run
 	CommentDeleted CommentStatus = "deleted" // removed by staff
+	// CommentPending is a comment accepted and waiting for moderation, as
+	// PostComment answers it; it is never stored with this status.
+	CommentPending CommentStatus = "pending"
 )
 
 // Comment is one chat message of a show.
@@ -48,11 +50,16 @@ type ChatComment struct {
 	AtMS     int64  `json:"at_ms"`
 }
 
-// PostComment takes a viewer's comment to a live show: it is rate limited
-// per member, checked (blocklist, then WeChat; hidden when the check
-// cannot run), stored, and, when visible, queued for the room's next chat
-// batch. A full backlog refuses the comment with ErrChatBusy rather than
-// accept one it could not deliver.
+// PostComment accepts a viewer's comment to a live show and answers at
+// once with it pending: the text is checked, the viewer must be allowed
+// to take part, and then, in one Redis step, the member's rate limit and
+// the room's backlog are applied and the comment is appended to the
+// room's ingest stream. Concurrent comments share their Redis round trip
+// (commentQueue). A moderator (ModerationWorker) then checks it
+// (blocklist, then WeChat; hidden when the check cannot run), stores it,
+// and queues it for the room's next chat batch when it is visible. A full
+// backlog refuses the comment with ErrChatBusy, and a Redis failure with
+// ErrChatUnavailable; neither is accepted.
 func (s *Service) PostComment(ctx context.Context, showID, memberID, text string) (*Comment, error) {
 	text = strings.TrimSpace(text)
 	switch {
@@ -66,35 +73,11 @@ func (s *Service) PostComment(ctx context.Context, showID, memberID, text string
 	if _, err := s.mayTakePart(ctx, showID, memberID); err != nil {
 		return nil, err
 	}
-	if err := s.admit(ctx, showID, memberID); err != nil {
-		return nil, err
-	}
-	var m Member
-	var memberErr error
-	if s.cfg.Members != nil {
-		m, memberErr = s.cfg.Members.Member(ctx, memberID)
-	} else {
-		memberErr = errors.New("no member directory connected")
-	}
-	verdict := s.moderate(ctx, memberID, m, memberErr, text)
-	c := &Comment{ID: newID(), ShowID: showID, MemberID: memberID, Nickname: m.Nickname, Text: text,
-		Status: CommentVisible, CreatedAt: s.now()}
-	if !verdict.Pass {
-		c.Status, c.Reason = CommentHidden, verdict.Reason
-	}
-	if _, err := s.db.NewInsert().Model(c).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("store comment: %w", err)
-	}
-	if c.Status != CommentVisible {
-		return c, nil
-	}
-	wire, err := json.Marshal(ChatComment{ID: c.ID, Nickname: c.Nickname, Text: c.Text, AtMS: c.CreatedAt.UnixMilli()})
-	if err != nil {
-		return nil, fmt.Errorf("encode comment: %w", err)
-	}
-	if err := s.enqueueChat(ctx, showID, wire); err != nil {
-		// Stored but not queued: it shows in the history, not live. Say so
-		// rather than pretend it was delivered.
+	// The time is kept in milliseconds, as the stream carries it, so the
+	// author sees the time the comment is stored with.
+	at := time.UnixMilli(s.now().UnixMilli()).UTC()
+	c := &Comment{ID: newID(), ShowID: showID, MemberID: memberID, Text: text, Status: CommentPending, CreatedAt: at}
+	if err := s.comments.add(ctx, showID, pendingComment{ID: c.ID, MemberID: memberID, Text: text, AtMS: at.UnixMilli()}); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -115,35 +98,6 @@ func (s *Service) mayTakePart(ctx context.Context, showID, memberID string) (*ho
 		return nil, ErrViewerMuted
 	}
 	return h, nil
-}
-
-// admitComment refuses a comment when the room's broadcast backlog is full
-// (-1) or the member commented less than an interval ago (the time left,
-// in ms), and otherwise marks the member (0), in one step. KEYS: queue,
-// the member's mark. ARGV: backlog, interval (ms).
-var admitComment = redis.NewScript(`
-if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[1]) then return -1 end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return 0 end
-local left = redis.call('PTTL', KEYS[2])
-if left <= 0 then left = tonumber(ARGV[2]) end
-return left
-`)
-
-// admit applies the backlog bound and the per-member rate limit, on every
-// replica alike (both live in Redis).
-func (s *Service) admit(ctx context.Context, showID, memberID string) error {
-	keys := chatKeys(showID)
-	n, err := admitComment.Run(ctx, s.redis, []string{keys.queue, keys.prefix + "rl:" + memberID},
-		s.cfg.ChatBacklog, s.cfg.CommentInterval.Milliseconds()).Int64()
-	switch {
-	case err != nil:
-		return fmt.Errorf("admit comment: %w", err)
-	case n < 0:
-		return ErrChatBusy
-	case n > 0:
-		return &RateLimitError{Wait: time.Duration(n) * time.Millisecond}
-	}
-	return nil
 }
 
 // Comments returns a show's visible comments before the comment with id
@@ -178,10 +132,19 @@ func (s *Service) CommentHistory(ctx context.Context, showID, before string, lim
 // chatRooms is the Redis set of shows whose chat the broadcaster ticks.
 const chatRooms = "live:chat:rooms"
 
+// ingestRooms is the Redis set of shows whose ingest stream moderators
+// read; ingestSeq counts the ingest steps taken, so an idle moderator
+// reads one key rather than every room.
+const (
+	ingestRooms = "live:chat:ingest"
+	ingestSeq   = "live:chat:ingest:seq"
+)
+
 // roomChatKeys are the Redis keys of one show's chat. They share the hash
-// tag {show:ID}, so the broadcast script touches one slot.
+// tag {show:ID}, so the ingest and broadcast scripts touch one slot.
 type roomChatKeys struct {
 	prefix    string
+	ingest    string // stream of comments accepted and waiting for moderation
 	queue     string // list of ChatComment JSON waiting for broadcast
 	likes     string // likes waiting for broadcast
 	likeTotal string // every like of the show
@@ -190,20 +153,7 @@ type roomChatKeys struct {
 
 func chatKeys(showID string) roomChatKeys {
 	p := "live:{show:" + showID + "}:"
-	return roomChatKeys{prefix: p, queue: p + "chat", likes: p + "likes", likeTotal: p + "likes:total", next: p + "next"}
-}
-
-// enqueueChat queues a comment for the room's next batch.
-func (s *Service) enqueueChat(ctx context.Context, showID string, wire []byte) error {
-	_, err := s.redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.RPush(ctx, chatKeys(showID).queue, wire)
-		p.SAdd(ctx, chatRooms, showID)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("queue comment: %w", err)
-	}
-	return nil
+	return roomChatKeys{prefix: p, ingest: p + "ingest", queue: p + "chat", likes: p + "likes", likeTotal: p + "likes:total", next: p + "next"}
 }
 
 // dropChat stops broadcasting a show that ended: the like total is kept on

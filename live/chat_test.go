@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/siyu-live/siyu/live"
@@ -17,6 +18,9 @@ import (
 	"github.com/siyu-live/siyu/testsupport"
 )
 
+// TestCommentModeration posts comments and moderates them as a worker's
+// moderator does: PostComment answers pending at once, and the stored
+// status is the moderation's.
 func TestCommentModeration(t *testing.T) {
 	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
 		h := newHarness(t, db, options{mutate: func(c *live.Config) { c.ChatBacklog = 6 }})
@@ -56,18 +60,34 @@ func TestCommentModeration(t *testing.T) {
 					platform.Faults().Add(*c.fault)
 					t.Cleanup(platform.Faults().Clear)
 				}
-				got, err := h.svc.PostComment(ctx, show.ID, member(), c.text)
+				m := member()
+				before := time.Now()
+				got, err := h.svc.PostComment(ctx, show.ID, m, "  "+c.text+" ")
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got.Status != c.status || got.Reason != c.reason {
-					t.Fatalf("comment = %s (%s), want %s (%s)", got.Status, got.Reason, c.status, c.reason)
+				if got.Status != live.CommentPending || got.ID == "" || got.Text != c.text || got.MemberID != m ||
+					got.CreatedAt.Before(before.Add(-time.Millisecond)) || got.CreatedAt.After(time.Now()) {
+					t.Fatalf("accepted = %+v", got)
+				}
+				if n := h.moderate(t); n != 1 {
+					t.Fatalf("moderated %d comments, want 1", n)
+				}
+				st := h.stored(t, got.ID)
+				if st.Status != c.status || st.Reason != c.reason || st.Text != c.text || st.MemberID != m ||
+					st.Nickname != "观众"+m || !st.CreatedAt.Equal(got.CreatedAt) || st.ShowID != show.ID {
+					t.Fatalf("stored = %+v, want %s (%s)", st, c.status, c.reason)
 				}
 			})
 		}
 		unknown := "m-nobody-" + show.ID[len(show.ID)-6:]
-		if got, err := h.svc.PostComment(ctx, show.ID, unknown, "我没有openid"); err != nil || got.Status != live.CommentHidden {
-			t.Fatalf("comment without an openid: %+v %v", got, err)
+		got, err := h.svc.PostComment(ctx, show.ID, unknown, "我没有openid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.moderate(t)
+		if st := h.stored(t, got.ID); st.Status != live.CommentHidden || st.Reason != "check_unavailable" {
+			t.Fatalf("comment without an openid: %+v", st)
 		}
 		// Only the visible comment is in the history.
 		hist, err := h.svc.CommentHistory(ctx, show.ID, "", 50)
@@ -84,7 +104,7 @@ func TestCommentModeration(t *testing.T) {
 		if !errors.As(err, &rl) || rl.RetryAfter() <= 0 || rl.RetryAfter() > 2*time.Second {
 			t.Fatalf("second comment: %v", err)
 		}
-		for _, bad := range []string{"", "   ", string(make([]rune, 141))} {
+		for _, bad := range []string{"", "   ", string(make([]rune, 141)), "\xff\xfe"} {
 			if _, err := h.svc.PostComment(ctx, show.ID, member(), bad); !errors.Is(err, live.ErrInvalid) {
 				t.Fatalf("comment %q: %v", bad, err)
 			}
@@ -110,8 +130,13 @@ func TestCommentModeration(t *testing.T) {
 			t.Fatalf("unmuted comment: %v", err)
 		}
 
-		// The backlog holds 6: three are queued, three more fit, the
-		// seventh is refused and not stored.
+		// The backlog holds 6, waiting for moderation or for broadcast:
+		// two are waiting for moderation and one visible one for
+		// broadcast; three more fit, the seventh is refused and never
+		// stored.
+		if n := h.redis.LLen(ctx, "live:{show:"+show.ID+"}:chat").Val(); n != 1 {
+			t.Fatalf("%d comments wait for broadcast, want 1", n)
+		}
 		for range 3 {
 			if _, err := h.svc.PostComment(ctx, show.ID, member(), "排队中"); err != nil {
 				t.Fatal(err)
@@ -120,12 +145,27 @@ func TestCommentModeration(t *testing.T) {
 		if _, err := h.svc.PostComment(ctx, show.ID, member(), "挤不进去"); !errors.Is(err, live.ErrChatBusy) {
 			t.Fatalf("full backlog: %v", err)
 		}
+		if n := h.moderate(t); n != 5 {
+			t.Fatalf("moderated %d comments, want 5", n)
+		}
 		if hist, _ := h.svc.CommentHistory(ctx, show.ID, "", 50); len(hist) != 6 {
 			t.Fatalf("history has %d comments, want 6", len(hist))
+		}
+		// Moderated, they wait for broadcast and still fill the backlog.
+		if _, err := h.svc.PostComment(ctx, show.ID, member(), "还是挤不进去"); !errors.Is(err, live.ErrChatBusy) {
+			t.Fatalf("full broadcast backlog: %v", err)
 		}
 		ended := h.schedule(t, live.ModeWebRTC)
 		if _, err := h.svc.PostComment(ctx, ended.ID, member(), "还没开播"); !errors.Is(err, live.ErrShowNotLive) {
 			t.Fatalf("comment before live: %v", err)
+		}
+
+		// Without Redis nothing is accepted.
+		down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+		t.Cleanup(func() { down.Close() })
+		cut := newHarness(t, db, options{lk: h.lk, mutate: func(c *live.Config) { c.Redis = down }})
+		if _, err := cut.svc.PostComment(ctx, show.ID, member(), "Redis 挂了"); !errors.Is(err, live.ErrChatUnavailable) {
+			t.Fatalf("comment without Redis: %v", err)
 		}
 	})
 }
@@ -154,10 +194,13 @@ func TestBroadcastTicks(t *testing.T) {
 			m := fmt.Sprintf("m-tick-%02d-%s", i, show.ID[len(show.ID)-6:])
 			h.members.add(m)
 			c, err := h.svc.PostComment(ctx, show.ID, m, fmt.Sprintf("第%d条评论，主播今天的衣服很好看", i))
-			if err != nil || c.Status != live.CommentVisible {
+			if err != nil || c.Status != live.CommentPending {
 				t.Fatalf("comment %d: %+v %v", i, c, err)
 			}
 			ids = append(ids, c.ID)
+		}
+		if n := h.moderate(t); n != len(ids) {
+			t.Fatalf("moderated %d comments, want %d", n, len(ids))
 		}
 		if _, err := h.svc.Like(ctx, show.ID, listener, 5); err != nil {
 			t.Fatal(err)
@@ -260,6 +303,8 @@ func TestChatLoad(t *testing.T) {
 
 		broadcastDone := make(chan struct{})
 		go func() { defer close(broadcastDone); h.svc.Broadcaster().Run(ctx) }()
+		moderatorDone := make(chan struct{})
+		go func() { defer close(moderatorDone); h.svc.ModerationWorker().Run(ctx) }()
 
 		var accepted sync.Map
 		var nAccepted, nRefused atomic.Int64
@@ -274,11 +319,11 @@ func TestChatLoad(t *testing.T) {
 						nRefused.Add(1)
 					case err != nil:
 						t.Errorf("comment: %v", err)
-					case c.Status == live.CommentVisible:
+					case c.Status == live.CommentPending:
 						accepted.Store(c.ID, true)
 						nAccepted.Add(1)
 					default:
-						t.Errorf("comment hidden: %s", c.Reason)
+						t.Errorf("comment answered %s", c.Status)
 					}
 				}
 			})
@@ -319,6 +364,12 @@ func TestChatLoad(t *testing.T) {
 		elapsed := time.Since(start)
 		cancel()
 		<-broadcastDone
+		<-moderatorDone
+		var visible int
+		if err := db.NewSelect().Model((*live.Comment)(nil)).ColumnExpr("count(*)").Where("show_id = ? AND status = ?", show.ID, live.CommentVisible).
+			Scan(context.Background(), &visible); err != nil || visible != int(nAccepted.Load()) {
+			t.Fatalf("%d comments stored visible of %d accepted (%v)", visible, nAccepted.Load(), err)
+		}
 
 		seen := map[string]bool{}
 		for _, b := range got.chatBatches(t) {

@@ -95,6 +95,11 @@ func TestControlActions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Staff see (and delete) a comment once it is moderated and stored.
+		if _, err := h.svc.PerformAction(ctx, "asst-1", show.ID, live.Action{Type: live.ActionDeleteComment, CommentID: c.ID}); !errors.Is(err, live.ErrCommentNotFound) {
+			t.Fatalf("delete a pending comment: %v", err)
+		}
+		h.moderate(t)
 
 		steps := []struct {
 			name   string
@@ -152,7 +157,7 @@ func TestControlActions(t *testing.T) {
 				}
 			})
 		}
-		eventually(t, 5*time.Second, "control messages", func() bool { return len(got.on(live.TopicControl)) == delivered })
+		eventually(t, 15*time.Second, "control messages", func() bool { return len(got.on(live.TopicControl)) == delivered })
 		var msgs []map[string]any
 		for _, p := range got.on(live.TopicControl) {
 			var m map[string]any

@@ -10,8 +10,12 @@
 //
 // Viewers get subscribe-only tokens for the show's room, valid for at most
 // 15 minutes. Chat goes through Siyu: each comment is rate limited per
-// member, checked against the brand's blocklist and WeChat's msg_sec_check
-// (failing closed), stored, and queued in Redis. A Broadcaster sends each
+// member and accepted at once into its room's ingest stream in Redis
+// (PostComment; concurrent comments share a round trip). A
+// ModerationWorker in every worker takes the streams' comments in a
+// consumer group, checks them against the brand's blocklist and WeChat's
+// msg_sec_check (failing closed), stores them once, and queues the
+// visible ones in Redis. A Broadcaster sends each
 // room's queued comments and likes as one data message on the "chat" topic
 // per tick, so a room gets at most one chat send per tick however many
 // replicas run and however fast comments arrive. Control actions (pins,

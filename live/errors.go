@@ -28,9 +28,14 @@ var (
 	ErrViewerRemoved = errors.New("you were removed from this show")
 	// ErrViewerMuted is returned when a muted viewer tries to comment.
 	ErrViewerMuted = errors.New("you were muted in this show")
-	// ErrChatBusy is returned when a room's broadcast backlog is full; the
-	// comment was not accepted and may be sent again shortly.
+	// ErrChatBusy is returned when a room's backlog (comments waiting for
+	// moderation or broadcast) is full; the comment was not accepted and
+	// may be sent again shortly.
 	ErrChatBusy = errors.New("the chat is busy; try again in a moment")
+	// ErrChatUnavailable is returned when a comment's ingest step failed
+	// in Redis; the comment was not accepted (unless Redis took it and its
+	// answer was lost) and may be sent again.
+	ErrChatUnavailable = errors.New("the chat is unavailable; try again in a moment")
 	// ErrCommentNotFound is returned for a comment that does not exist in
 	// the show.
 	ErrCommentNotFound = errors.New("comment not found")

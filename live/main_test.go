@@ -188,6 +188,7 @@ type harness struct {
 	members *directory
 	ledger  *community.Consents
 	lineup  lineup
+	mod     *live.ModerationWorker
 }
 
 type options struct {
@@ -291,6 +292,36 @@ func decode[T any](t *testing.T, payload string) T {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// moderate runs moderation passes until no comment waits, as a worker's
+// moderator would, and answers how many comments it finished.
+func (h *harness) moderate(t *testing.T) int {
+	t.Helper()
+	if h.mod == nil {
+		h.mod = h.svc.ModerationWorker()
+	}
+	total := 0
+	for {
+		n, err := h.mod.Pass(context.Background())
+		if err != nil {
+			t.Fatalf("moderation pass: %v", err)
+		}
+		if n == 0 {
+			return total
+		}
+		total += n
+	}
+}
+
+// stored returns a comment as stored, or fails.
+func (h *harness) stored(t *testing.T, id string) live.Comment {
+	t.Helper()
+	var c live.Comment
+	if err := h.db.NewSelect().Model(&c).Where("id = ?", id).Scan(context.Background()); err != nil {
+		t.Fatalf("comment %s: %v", id, err)
+	}
+	return c
 }
 
 // eventually polls cond until it holds or the deadline passes.

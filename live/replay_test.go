@@ -89,6 +89,11 @@ func TestReplay(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Moderated a moment later, they keep the time they were posted at.
+		clk.Set(start.Add(3*time.Minute + 40*time.Second))
+		if n := h.moderate(t); n != 12 {
+			t.Fatalf("moderated %d comments, want 12", n)
+		}
 		clk.Set(start.Add(6 * time.Minute))
 		if _, err := h.svc.PerformAction(ctx, "host-1", show.ID, live.Action{Type: live.ActionFlashSale, FlashSaleID: "fs-bag"}); err != nil {
 			t.Fatal(err)

@@ -162,10 +162,13 @@ func TestViewerInTheRoom(t *testing.T) {
 			m := fmt.Sprintf("m-chat-%d-%s", i, show.ID[len(show.ID)-6:])
 			h.members.add(m)
 			c, err := h.svc.PostComment(ctx, show.ID, m, fmt.Sprintf("主播好 %d", i))
-			if err != nil || c.Status != live.CommentVisible {
+			if err != nil || c.Status != live.CommentPending {
 				t.Fatalf("comment %d: %+v %v", i, c, err)
 			}
 			posted = append(posted, c.ID)
+		}
+		if n := h.moderate(t); n != len(posted) {
+			t.Fatalf("moderated %d comments, want %d", n, len(posted))
 		}
 		if _, err := h.svc.Like(ctx, show.ID, viewer, 7); err != nil {
 			t.Fatal(err)

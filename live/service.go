@@ -143,16 +143,32 @@ type Config struct {
 	CommentInterval time.Duration
 	// CommentMaxRunes caps a comment's length (140).
 	CommentMaxRunes int
-	// ChatBacklog is how many comments may wait for broadcast in one room
-	// before new ones are refused (5000).
+	// ChatBacklog is how many comments may wait for moderation and
+	// broadcast in one room before new ones are refused (5000).
 	ChatBacklog int
+	// ModerationBatch is about how many comments a moderator takes at a
+	// time, shared by the rooms (256).
+	ModerationBatch int
+	// ModerationParallel is how many content checks a moderator runs at
+	// once (4). WeChat allows 4,000 checks a minute per mini-program, which
+	// four calls in flight keep up with at 60ms a call; more would only
+	// take CPU from the API in the same process.
+	ModerationParallel int
+	// ModerationClaimAfter is how long comments a moderator took may stay
+	// unfinished before another moderator takes them over, as when the
+	// first one died (30s).
+	ModerationClaimAfter time.Duration
 	// Tick is the broadcast period: a room gets at most one chat send per
 	// tick (250ms, so 4 a second).
 	Tick time.Duration
+	// LikeFlush is how often a replica adds the likes it took to Redis
+	// (50ms, well under Tick): a crash loses at most this much of taps.
+	LikeFlush time.Duration
 	// BatchBytes caps the comments of one chat send (14 KiB: a reliable
 	// data message holds 15 KiB with its envelope).
 	BatchBytes int
-	// RecentComments is how many comments a join answers with (50).
+	// RecentComments is how many comments a join answers with (20: what
+	// a phone shows over the video; older ones are a history call away).
 	RecentComments int
 	// ReminderLead is how long before the start reminders go out (10m).
 	ReminderLead time.Duration
@@ -183,7 +199,12 @@ type Service struct {
 	blockWords []string
 	blockAt    time.Time
 
-	hotc hotCache
+	hotc  hotCache
+	likes likeBook
+	// viewers signs viewer tokens.
+	viewers *viewerSigner
+
+	comments *commentQueue
 }
 
 // New returns a Service for cfg.
@@ -215,13 +236,17 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.EmptyTimeout, 10*time.Minute)
 	def(&cfg.CommentInterval, 2*time.Second)
 	def(&cfg.Tick, 250*time.Millisecond)
+	def(&cfg.LikeFlush, 50*time.Millisecond)
 	def(&cfg.ReminderLead, 10*time.Minute)
 	def(&cfg.ReplayWatchBelow, 5*time.Minute)
 	defInt(&cfg.MaxParticipants, 2000)
 	defInt(&cfg.CommentMaxRunes, 140)
 	defInt(&cfg.ChatBacklog, 5000)
+	defInt(&cfg.ModerationBatch, 256)
+	defInt(&cfg.ModerationParallel, 4)
+	def(&cfg.ModerationClaimAfter, 30*time.Second)
 	defInt(&cfg.BatchBytes, 14<<10)
-	defInt(&cfg.RecentComments, 50)
+	defInt(&cfg.RecentComments, 20)
 	if cfg.NoticePage == "" {
 		cfg.NoticePage = "pages/live/index"
 	}
@@ -231,7 +256,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, db: cfg.DB, redis: cfg.Redis, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() }}, nil
+	return &Service{cfg: cfg, db: cfg.DB, redis: cfg.Redis, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() },
+		comments: newCommentQueue(cfg.Redis, cfg.ChatBacklog, cfg.CommentInterval),
+		viewers:  newViewerSigner(cfg.APIKey, cfg.APISecret, cfg.ViewerTokenTTL)}, nil
 }
 
 // MaxViewerTokenTTL is the longest a viewer token may be valid.

@@ -34,9 +34,28 @@ type Token struct {
 	ExpiresAt time.Time
 }
 
-// sign makes the token for g. The SDK stamps the JWT with the wall clock,
-// so ExpiresAt is computed from it too.
+// sign makes the token for g with the SDK. The SDK stamps the JWT with the
+// wall clock, so ExpiresAt is computed from it too.
 func (s *Service) sign(g Grant) (Token, error) {
+	at := auth.NewAccessToken(s.cfg.APIKey, s.cfg.APISecret).
+		SetIdentity(g.Identity).
+		SetName(g.Name).
+		SetKind(livekit.ParticipantInfo_STANDARD).
+		SetValidFor(g.TTL).
+		SetVideoGrant(videoGrant(g))
+	if g.RoomConfig != nil {
+		at.SetRoomConfig(g.RoomConfig)
+	}
+	expires := time.Now().Add(g.TTL).UTC().Truncate(time.Second)
+	jwt, err := at.ToJWT()
+	if err != nil {
+		return Token{}, fmt.Errorf("sign LiveKit token: %w", err)
+	}
+	return Token{Token: jwt, Room: g.Room, Identity: g.Identity, ExpiresAt: expires}, nil
+}
+
+// videoGrant is g's grant with every field set explicitly.
+func videoGrant(g Grant) *auth.VideoGrant {
 	v := &auth.VideoGrant{
 		RoomJoin:     true,
 		Room:         g.Room,
@@ -58,27 +77,13 @@ func (s *Service) sign(g Grant) (Token, error) {
 	// An empty list would mean "any source" to LiveKit; it only matters
 	// when publishing is allowed, and then the list is never empty.
 	v.SetCanPublishSources(g.Sources)
-	at := auth.NewAccessToken(s.cfg.APIKey, s.cfg.APISecret).
-		SetIdentity(g.Identity).
-		SetName(g.Name).
-		SetKind(livekit.ParticipantInfo_STANDARD).
-		SetValidFor(g.TTL).
-		SetVideoGrant(v)
-	if g.RoomConfig != nil {
-		at.SetRoomConfig(g.RoomConfig)
-	}
-	expires := time.Now().Add(g.TTL).UTC().Truncate(time.Second)
-	jwt, err := at.ToJWT()
-	if err != nil {
-		return Token{}, fmt.Errorf("sign LiveKit token: %w", err)
-	}
-	return Token{Token: jwt, Room: g.Room, Identity: g.Identity, ExpiresAt: expires}, nil
+	return v
 }
 
 // viewerGrant is a viewer's: subscribe only, no publishing of tracks or
 // data, one room, identity = member id.
-func (s *Service) viewerGrant(room, memberID string) Grant {
-	return Grant{Identity: memberID, Room: room, TTL: s.cfg.ViewerTokenTTL, Sources: []livekit.TrackSource{}}
+func viewerGrant(room, memberID string, ttl time.Duration) Grant {
+	return Grant{Identity: memberID, Room: room, TTL: ttl, Sources: []livekit.TrackSource{}}
 }
 
 // StaffRole says what a staff token allows.

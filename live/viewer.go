@@ -219,9 +219,11 @@ type Join struct {
 
 // Join gives a viewer a subscribe-only token to a live show's room, valid
 // for at most 15 minutes (joining again refreshes it), the HLS playlist in
-// HLS mode, and the latest comments. A removed viewer is refused. A crowd
-// joins at once when a show starts, so the show, its bans and its latest
-// comments come from the chat path's cache (at most hotTTL old).
+// HLS mode, and the latest comments (RecentComments). A removed viewer is
+// refused. A crowd joins at once when a show starts, so the show, its bans
+// and its latest comments come from the chat path's cache (at most hotTTL
+// old), and the token is signed from the room's claims encoded once
+// (viewerSigner).
 func (s *Service) Join(ctx context.Context, showID, memberID string) (Join, error) {
 	h, err := s.hot(ctx, showID)
 	if err != nil {
@@ -233,10 +235,11 @@ func (s *Service) Join(ctx context.Context, showID, memberID string) (Join, erro
 	if h.removed[memberID] {
 		return Join{}, ErrViewerRemoved
 	}
-	tok, err := s.sign(s.viewerGrant(h.room, memberID))
+	claims, err := h.viewerClaims(s.viewers)
 	if err != nil {
 		return Join{}, err
 	}
+	tok := s.viewers.sign(claims, h.room, memberID, time.Now())
 	recent, err := s.recentComments(ctx, h, showID)
 	if err != nil {
 		return Join{}, err

@@ -56,8 +56,8 @@ type API struct {
 	flashSales FlashSales
 
 	// --- live ---
-	shows  Shows
-	recent recentJSON
+	shows Shows
+	join  joinJSON
 
 	// --- community ---
 	coupons Coupons

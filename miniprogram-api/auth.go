@@ -39,7 +39,9 @@ func (a *API) requireMember(c *fiber.Ctx) error {
 		if id, err = a.sessions.Authenticate(c.UserContext(), token); err != nil {
 			return err
 		}
-		a.sessionCache.put(token, id)
+		// The token points into fasthttp's request buffer, which the next
+		// request on the connection overwrites: the cache keeps a copy.
+		a.sessionCache.put(strings.Clone(token), id)
 	}
 	c.Locals(memberKey, id)
 	return c.Next()

@@ -2,8 +2,11 @@ package miniprogramapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -113,5 +116,71 @@ func TestSessionCacheTTL(t *testing.T) {
 				t.Fatalf("unknown token = %d, want 401", s)
 			}
 		})
+	}
+}
+
+// manyMembers knows many tokens and counts how often it is asked.
+type manyMembers struct {
+	countingMembers
+	tokens map[string]string // token → member
+}
+
+func (m *manyMembers) Authenticate(_ context.Context, token string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.asked++
+	id, ok := m.tokens[token]
+	if !ok {
+		return "", community.ErrSessionNotFound
+	}
+	return id, nil
+}
+
+// TestSessionCacheOverKeptAliveConnections sends the requests of many
+// shoppers over two kept-alive connections of a real server, as a load
+// balancer does: fasthttp reads each request into its connection's
+// buffer, so a cache that kept the token as it was handed would see it
+// change under it. Each token is asked for once and answers its member.
+func TestSessionCacheOverKeptAliveConnections(t *testing.T) {
+	m := &manyMembers{tokens: map[string]string{}}
+	const shoppers = 40
+	for i := range shoppers {
+		m.tokens[fmt.Sprintf("sym_token_%03d", i)] = fmt.Sprintf("member-%03d", i)
+	}
+	log := slog.New(slog.DiscardHandler)
+	app := edge.New(edge.Config{BodyLimit: 1 << 20, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
+		ConsoleOrigin: "http://localhost:8080", Logger: log, Registry: prometheus.NewRegistry()})
+	api := miniprogramapi.New(miniprogramapi.Config{Logger: log, Sessions: m, Members: m, SessionCacheTTL: time.Minute})
+	if err := api.Mount(app, edge.NewDoc("test", "0", "")); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+	conns := []*http.Client{
+		{Transport: &http.Transport{MaxConnsPerHost: 1}},
+		{Transport: &http.Transport{MaxConnsPerHost: 1}},
+	}
+	for round := range 3 {
+		for i := range shoppers {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/mp/v1/me", nil)
+			req.Header.Set("Authorization", fmt.Sprintf("Bearer sym_token_%03d", i))
+			resp, err := conns[(i+round)%2].Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var me struct{ ID string }
+			err = json.NewDecoder(resp.Body).Decode(&me)
+			resp.Body.Close()
+			if want := fmt.Sprintf("member-%03d", i); err != nil || resp.StatusCode != 200 || me.ID != want {
+				t.Fatalf("round %d: token %d answered %d %q (%v), want %s", round, i, resp.StatusCode, me.ID, err, want)
+			}
+		}
+	}
+	if m.asked != shoppers {
+		t.Fatalf("sessions asked %d times for %d tokens", m.asked, shoppers)
 	}
 }

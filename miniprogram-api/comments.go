@@ -33,12 +33,16 @@ type postCommentRequest struct {
 	Text string `json:"text" minLength:"1" maxLength:"140"`
 }
 
-// postedComment is the author's view of their comment: hidden ones were
-// stopped by moderation (or by a check that could not run) and are not
-// shown to anyone else.
-type postedComment struct {
-	commentBody
-	Status string `json:"status" enum:"visible,hidden"`
+// acceptedComment is the author's view of their comment as it is
+// accepted: pending moderation. The author's client shows it at once;
+// everyone else sees it in the room's chat batches once it passes
+// moderation (a comment that fails is hidden and reaches no one else).
+type acceptedComment struct {
+	ID        string    `json:"id"`
+	MemberID  string    `json:"member_id"`
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at"`
+	Status    string    `json:"status" enum:"pending"`
 }
 
 // postComment takes a comment to a live show.
@@ -51,8 +55,7 @@ func (a *API) postComment(c *fiber.Ctx) error {
 	if err != nil {
 		return liveProblem(err)
 	}
-	out := postedComment{commentBody: commentsOut([]live.Comment{*cm})[0], Status: string(cm.Status)}
-	return c.Status(http.StatusCreated).JSON(out)
+	return c.Status(http.StatusAccepted).JSON(acceptedComment{ID: cm.ID, MemberID: cm.MemberID, Text: cm.Text, CreatedAt: cm.CreatedAt, Status: string(cm.Status)})
 }
 
 // listCommentsRequest pages GET /shows/:id/comments.

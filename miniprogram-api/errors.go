@@ -62,6 +62,7 @@ var errorTable = []edge.Mapping{
 	{Err: live.ErrViewerMuted, Status: http.StatusForbidden, Code: "viewer_muted"},
 	{Err: live.ErrCommentRateLimited, Status: http.StatusTooManyRequests, Code: "comment_rate_limited", Message: "you are commenting too fast; wait for Retry-After"},
 	{Err: live.ErrChatBusy, Status: http.StatusServiceUnavailable, Code: "chat_busy"},
+	{Err: live.ErrChatUnavailable, Status: http.StatusServiceUnavailable, Code: "chat_unavailable"},
 	{Err: live.ErrReplayNotReady, Status: http.StatusNotFound, Code: "replay_not_ready"},
 	{Err: live.ErrInvalid, Status: http.StatusBadRequest, Code: "invalid_input"},
 

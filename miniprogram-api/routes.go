@@ -52,8 +52,8 @@ func (a *API) routes() []edge.Route {
 			Request: new(orderPath), Response: new(refundsBody), Errors: []int{http.StatusUnauthorized, http.StatusNotFound}, Security: "member", Handlers: a.member(a.listRefunds)},
 		edge.Route{Method: http.MethodGet, Path: "/flash-sales/:id", Summary: "A flash sale with the units left", Tags: orders,
 			Request: new(flashSalePath), Response: new(catalog.FlashSale), Errors: []int{http.StatusUnauthorized, http.StatusNotFound}, Security: "member", Handlers: a.member(a.getFlashSale)},
-		edge.Route{Method: http.MethodPost, Path: "/flash-sales/:id/orders", Summary: "Win units of a flash sale: the order and the wx.requestPayment parameters, or 409 sold_out", Tags: orders,
-			Request: new(flashSaleOrderRequest), Response: new(payments.Receipt), Status: http.StatusCreated,
+		edge.Route{Method: http.MethodPost, Path: "/flash-sales/:id/orders", Summary: "Win units of a flash sale: the pending order (POST /orders/{id}/pay then gives the wx.requestPayment parameters), or 409 sold_out", Tags: orders,
+			Request: new(flashSaleOrderRequest), Response: new(flashSaleWinBody), Status: http.StatusCreated,
 			Errors: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}, Security: "member", Handlers: a.member(a.buyFlashSale)},
 	)
 
@@ -67,8 +67,8 @@ func (a *API) routes() []edge.Route {
 		edge.Route{Method: http.MethodPost, Path: "/shows/:id/join", Summary: "A subscribe-only LiveKit token (at most 15 minutes; join again to refresh), the HLS playlist and recent comments", Tags: shows,
 			Request: new(showPath), Response: new(joinBody), Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict},
 			Security: "member", Handlers: a.member(a.joinShow)},
-		edge.Route{Method: http.MethodPost, Path: "/shows/:id/comments", Summary: "Comment in a live show (rate limited, moderated, broadcast in batches)", Tags: shows,
-			Request: new(postCommentRequest), Response: new(postedComment), Status: http.StatusCreated,
+		edge.Route{Method: http.MethodPost, Path: "/shows/:id/comments", Summary: "Comment in a live show: accepted pending moderation (rate limited), then stored and, when it passes, broadcast in batches", Tags: shows,
+			Request: new(postCommentRequest), Response: new(acceptedComment), Status: http.StatusAccepted,
 			Errors:   []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusTooManyRequests, http.StatusServiceUnavailable},
 			Security: "member", Handlers: a.member(a.postComment)},
 		edge.Route{Method: http.MethodGet, Path: "/shows/:id/comments", Summary: "Chat history, oldest first, for late joiners", Tags: shows,

@@ -2,7 +2,6 @@ package miniprogramapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -160,44 +159,30 @@ type joinBody struct {
 	// HLSURL is the live playlist in HLS mode (empty when Egress is not
 	// recording).
 	HLSURL         string        `json:"hls_url"`
-	RecentComments []commentBody `json:"recent_comments"`
+	RecentComments []commentBody `json:"recent_comments" description:"The latest visible comments (20, what a phone shows over the video), oldest first; older ones come from GET /shows/{id}/comments with before=the first one's id, newer ones with the room's chat batches."`
 }
 
-// joinHead is joinBody without its recent comments, which are encoded
-// once per show and refresh (recentJSON) and appended as they are:
-// json.RawMessage would be checked and compacted on every answer, which
-// costs as much as encoding them.
-type joinHead struct {
-	LiveKitURL string    `json:"livekit_url"`
-	Token      string    `json:"token"`
-	Room       string    `json:"room"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	HLSURL     string    `json:"hls_url"`
-}
-
-// joinShow gives the member a viewer token for a live show.
+// joinShow gives the member a viewer token for a live show. The answer
+// is joinBody, written as its parts: the member's token and expiry, then
+// what every viewer of the show gets alike, encoded once (joinJSON).
 func (a *API) joinShow(c *fiber.Ctx) error {
 	showID := c.Params("id")
 	j, err := a.shows.Join(c.UserContext(), showID, memberID(c))
 	if err != nil {
 		return liveProblem(err)
 	}
-	recent, err := a.recent.encode(showID, j.RecentComments)
+	shared, recent, err := a.join.parts(showID, &j)
 	if err != nil {
 		return err
 	}
-	head, err := json.Marshal(joinHead{LiveKitURL: j.LiveKitURL, Token: j.Token, Room: j.Room, ExpiresAt: j.ExpiresAt, HLSURL: j.HLSURL})
-	if err != nil {
-		return err
-	}
-	// The answer is joinBody: head's fields, then recent_comments.
-	out := make([]byte, 0, len(head)+len(recent)+24)
-	out = append(out, head[:len(head)-1]...)
-	out = append(out, `,"recent_comments":`...)
-	out = append(out, recent...)
-	out = append(out, '}')
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(out)
+	res := c.Response()
+	res.Header.SetContentType(fiber.MIMEApplicationJSON)
+	var head [1024]byte
+	res.AppendBody(appendJoinHead(head[:0], &j))
+	res.AppendBody(shared)
+	res.AppendBody(recent)
+	res.AppendBodyString("}")
+	return nil
 }
 
 // likeRequest is the body of POST /shows/:id/likes.
