@@ -208,10 +208,14 @@ func parseClock(s string) (int, bool) {
 }
 
 // SubscribeLedger sends subscribe messages against the consent ledger
-// (Consents implements it): one consent spent per message, idempotent by
-// key, ErrNoConsent when the member has none.
+// (Consents implements it), a batch at a time: Reserve claims a batch's
+// consents (one per message, idempotent by key), Deliver sends one
+// reserved message and records WeChat's answer, and Release gives back
+// the consents of messages a stopped batch never sent.
 type SubscribeLedger interface {
-	Send(ctx context.Context, req SendRequest) (SendStatus, error)
+	Reserve(ctx context.Context, reqs []SendRequest) ([]Reservation, error)
+	Deliver(ctx context.Context, req SendRequest) (SendStatus, error)
+	Release(ctx context.Context, reqs []SendRequest) error
 }
 
 // CampaignsConfig configures Campaigns.
@@ -229,8 +233,9 @@ type CampaignsConfig struct {
 	// (DefaultSubscribeRate and DefaultWeComRate when zero).
 	SubscribeRate Rate
 	WeComRate     Rate
-	// ChunkSize is how many members a chunk targets (500); BatchSize how
-	// many deliveries are settled per database write (100).
+	// ChunkSize is how many members a chunk sends to (500); BatchSize how
+	// many deliveries are reserved and settled per database transaction
+	// (100).
 	ChunkSize int
 	BatchSize int
 	// Senders is how many subscribe messages a worker sends at once (8).
@@ -240,22 +245,34 @@ type CampaignsConfig struct {
 	// renewal (1m).
 	Budget   time.Duration
 	LeaseTTL time.Duration
+	// ProgressTTL is how long a run's counted progress is answered again
+	// while the run itself (status, chunk, plan) has not changed; zero
+	// counts it every time. Counting a 100,000-member run costs the
+	// database tens of milliseconds, and a console polls it several times
+	// a second.
+	ProgressTTL time.Duration
+	// Wake, when set, is called after a commit that asks the worker for
+	// work due now (the outbox relay's Poke), so the task is relayed at
+	// once rather than at the relay's next pass.
+	Wake func()
 	// Now is the clock; time.Now by default.
 	Now    func() time.Time
 	Logger *slog.Logger
 }
 
-// Campaigns runs campaigns: targeting, fan-out in chunks, pacing, progress,
-// pause, resume and cancel, and the built-in journeys.
+// Campaigns runs campaigns: targeting, planning every delivery, fan-out in
+// chunks, pacing, progress, pause, resume and cancel, and the built-in
+// journeys.
 type Campaigns struct {
-	cfg   CampaignsConfig
-	db    *bun.DB
-	seg   *Segments
-	cpn   *Coupons
-	pace  *pacer
-	now   func() time.Time
-	log   *slog.Logger
-	hooks campaignHooks
+	cfg     CampaignsConfig
+	db      *bun.DB
+	seg     *Segments
+	cpn     *Coupons
+	pace    *pacer
+	now     func() time.Time
+	log     *slog.Logger
+	hooks   campaignHooks
+	counted progressCache
 }
 
 // campaignHooks let tests stop a run at a chosen point, as a killed worker
@@ -292,6 +309,9 @@ func NewCampaigns(cfg CampaignsConfig) (*Campaigns, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Wake == nil {
+		cfg.Wake = func() {}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -441,6 +461,9 @@ func (s *Campaigns) CreateCampaign(ctx context.Context, staffID string, in Campa
 	if err != nil {
 		return Campaign{}, err
 	}
+	if !row.NextRunAt.After(s.now()) {
+		s.cfg.Wake()
+	}
 	return s.Campaign(ctx, row.ID)
 }
 
@@ -585,6 +608,7 @@ func (s *Campaigns) Resume(ctx context.Context, staffID, id string) (Campaign, e
 	if err != nil {
 		return Campaign{}, err
 	}
+	s.cfg.Wake()
 	return s.Campaign(ctx, id)
 }
 
@@ -652,5 +676,6 @@ func (s *Campaigns) RunNow(ctx context.Context, staffID, id string) (RunProgress
 	if err != nil {
 		return RunProgress{}, err
 	}
+	s.cfg.Wake()
 	return s.Progress(ctx, runID)
 }

@@ -126,24 +126,13 @@ func (s *Campaigns) sendSubscribe(ctx context.Context, run campaignRunRow, camp 
 	return nil
 }
 
-// subscribeBatch decides and sends one batch. Members without a consent
-// (and no message under way in the ledger) are skipped without asking it.
+// subscribeBatch sends one batch: it reserves the batch's consents in the
+// ledger in one transaction, sends the messages reserved, and gives back
+// the consents of those a stopped batch never handed to WeChat.
 func (s *Campaigns) subscribeBatch(ctx context.Context, run campaignRunRow, a *SubscribeAction, rows []deliveryRow) ([]outcome, error) {
 	members := make([]string, 0, len(rows))
-	keys := make([]string, 0, len(rows))
 	for _, r := range rows {
 		members = append(members, r.MemberID)
-		keys = append(keys, campaignSendKey(run.ID, r.MemberID))
-	}
-	var consenting []string
-	if err := s.db.NewSelect().Table("subscribe_consents").Column("member_id").
-		Where("template_id = ? AND member_id IN (?) AND (remaining > 0 OR long_term = TRUE)", a.TemplateID, bun.In(members)).
-		Scan(ctx, &consenting); err != nil {
-		return nil, fmt.Errorf("read consents: %w", err)
-	}
-	var started []string
-	if err := s.db.NewSelect().Table("subscribe_sends").Column("member_id").Where("key IN (?)", bun.In(keys)).Scan(ctx, &started); err != nil {
-		return nil, fmt.Errorf("read sends: %w", err)
 	}
 	var openids []struct {
 		ID     string `bun:"id"`
@@ -152,52 +141,88 @@ func (s *Campaigns) subscribeBatch(ctx context.Context, run campaignRunRow, a *S
 	if err := s.db.NewSelect().Table("members").Column("id", "openid").Where("id IN (?)", bun.In(members)).Scan(ctx, &openids); err != nil {
 		return nil, fmt.Errorf("read openids: %w", err)
 	}
-	may := map[string]bool{}
-	for _, m := range consenting {
-		may[m] = true
-	}
-	for _, m := range started {
-		may[m] = true
-	}
-	openid := map[string]string{}
+	openid := make(map[string]string, len(openids))
 	for _, o := range openids {
 		openid[o.ID] = o.OpenID
 	}
 	var outs []outcome
-	var todo []string
+	reqs := make([]SendRequest, 0, len(members))
 	for _, m := range members {
-		switch {
-		case openid[m] == "":
+		if openid[m] == "" {
 			outs = append(outs, outcome{member: m, state: DeliverySkipped, reason: "no_openid"})
-		case !may[m]:
-			outs = append(outs, outcome{member: m, state: DeliverySkipped, reason: "no_consent"})
+			continue
+		}
+		reqs = append(reqs, SendRequest{Key: campaignSendKey(run.ID, m), MemberID: m,
+			Message: SubscribeMessage{OpenID: openid[m], TemplateID: a.TemplateID, Page: a.Page, Data: a.Data}})
+	}
+	res, err := s.cfg.Ledger.Reserve(ctx, reqs)
+	if err != nil {
+		return outs, fmt.Errorf("reserve the consents of run %s: %w", run.ID, err)
+	}
+	var todo []SendRequest
+	mine := map[string]bool{}
+	for i, r := range res {
+		req := reqs[i]
+		switch {
+		case r.NoConsent:
+			outs = append(outs, outcome{member: req.MemberID, state: DeliverySkipped, reason: "no_consent"})
+		case r.Status == SendPending:
+			todo = append(todo, req)
+			mine[req.Key] = r.Reserved
 		default:
-			todo = append(todo, m)
+			// Settled by an earlier attempt whose row was not marked.
+			outs = append(outs, sendOutcome(req.MemberID, r.Status))
 		}
 	}
-	sent, err := s.sendAll(ctx, run, a, todo, openid)
-	return append(outs, sent...), err
+	sent, unsent, err := s.sendAll(ctx, todo)
+	outs = append(outs, sent...)
+	var back []SendRequest
+	for _, req := range unsent {
+		if mine[req.Key] {
+			back = append(back, req)
+		}
+	}
+	if rerr := s.cfg.Ledger.Release(context.WithoutCancel(ctx), back); rerr != nil {
+		// The consents stay reserved for the rows, which are sent with
+		// them when the run carries on.
+		s.log.Warn("give back the consents of unsent campaign messages", "run_id", run.ID, "n", len(back), "err", rerr)
+	}
+	return outs, err
 }
 
-// sendAll sends to members with Senders workers, taking tokens from the
-// shared pace as it goes. It stops early (returning what was done) when
-// ctx ends or a test hook says the worker died.
-func (s *Campaigns) sendAll(ctx context.Context, run campaignRunRow, a *SubscribeAction, members []string, openid map[string]string) ([]outcome, error) {
+// sendOutcome is the outcome of a message the ledger settled.
+func sendOutcome(member string, st SendStatus) outcome {
+	switch st {
+	case SendSent:
+		return outcome{member: member, state: DeliverySent}
+	case SendRefused:
+		return outcome{member: member, state: DeliveryFailed, reason: "refused_43101"}
+	case SendRejected:
+		return outcome{member: member, state: DeliveryFailed, reason: "rejected"}
+	}
+	return outcome{member: member, state: DeliverySending, reason: "pending", retry: true}
+}
+
+// sendAll sends reserved messages with Senders workers, taking tokens from
+// the shared pace as it goes. It stops early (returning what was done and
+// the messages it never handed to a worker) when ctx ends or a test hook
+// says the worker died.
+func (s *Campaigns) sendAll(ctx context.Context, reqs []SendRequest) ([]outcome, []SendRequest, error) {
 	var (
 		mu    sync.Mutex
-		outs  []outcome
+		outs  = make([]outcome, 0, len(reqs))
 		first error
 	)
-	work := make(chan string)
+	work := make(chan SendRequest)
 	var wg sync.WaitGroup
-	for i := 0; i < min(s.cfg.Senders, max(len(members), 1)); i++ {
+	for i := 0; i < min(s.cfg.Senders, max(len(reqs), 1)); i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for m := range work {
+			for req := range work {
 				// A send and its outcome are not cut in half by a cancelled
 				// context: a stopping worker finishes the message in hand.
-				o, err := s.sendOne(context.WithoutCancel(ctx), run, a, m, openid[m])
+				o, err := s.sendOne(context.WithoutCancel(ctx), req)
 				mu.Lock()
 				if err != nil {
 					if first == nil {
@@ -211,7 +236,9 @@ func (s *Campaigns) sendAll(ctx context.Context, run campaignRunRow, a *Subscrib
 		}()
 	}
 	var err error
-	for i := 0; i < len(members); {
+	handed := 0
+dispatch:
+	for handed < len(reqs) {
 		mu.Lock()
 		stop := first != nil
 		mu.Unlock()
@@ -219,65 +246,46 @@ func (s *Campaigns) sendAll(ctx context.Context, run campaignRunRow, a *Subscrib
 			break
 		}
 		var got int
-		got, err = s.pace.take(ctx, "wechat-subscribe", s.cfg.SubscribeRate, len(members)-i)
+		got, err = s.pace.take(ctx, "wechat-subscribe", s.cfg.SubscribeRate, len(reqs)-handed)
 		if err != nil {
 			break
 		}
-		for _, m := range members[i : i+got] {
+		for _, req := range reqs[handed : handed+got] {
 			select {
-			case work <- m:
+			case work <- req:
+				handed++
 			case <-ctx.Done():
 				err = ctx.Err()
-			}
-			if err != nil {
-				break
+				break dispatch
 			}
 		}
-		if err != nil {
-			break
-		}
-		i += got
 	}
 	close(work)
 	wg.Wait()
 	if err == nil {
 		err = first
 	}
-	return outs, err
+	return outs, reqs[handed:], err
 }
 
-// sendOne sends one message through the ledger and says what became of it.
-func (s *Campaigns) sendOne(ctx context.Context, run campaignRunRow, a *SubscribeAction, member, openid string) (outcome, error) {
-	st, err := s.cfg.Ledger.Send(ctx, SendRequest{
-		Key:      campaignSendKey(run.ID, member),
-		MemberID: member,
-		Message:  SubscribeMessage{OpenID: openid, TemplateID: a.TemplateID, Page: a.Page, Data: a.Data},
-	})
+// sendOne sends one reserved message through the ledger and says what
+// became of it.
+func (s *Campaigns) sendOne(ctx context.Context, req SendRequest) (outcome, error) {
+	st, err := s.cfg.Ledger.Deliver(ctx, req)
 	if s.hooks.afterSend != nil {
-		if herr := s.hooks.afterSend(ChannelSubscribe, member); herr != nil {
+		if herr := s.hooks.afterSend(ChannelSubscribe, req.MemberID); herr != nil {
 			return outcome{}, herr
 		}
 	}
-	o := outcome{member: member}
 	switch {
-	case errors.Is(err, ErrNoConsent):
-		o.state, o.reason = DeliverySkipped, "no_consent"
 	case err != nil && st == SendPending:
 		// WeChat could not be reached: the ledger keeps the consent
 		// reserved for the key; the row is tried again.
-		o.state, o.reason, o.detail, o.retry = DeliverySending, "unreachable", err.Error(), true
+		return outcome{member: req.MemberID, state: DeliverySending, reason: "unreachable", detail: err.Error(), retry: true}, nil
 	case err != nil:
 		return outcome{}, err
-	case st == SendSent:
-		o.state = DeliverySent
-	case st == SendRefused:
-		o.state, o.reason = DeliveryFailed, "refused_43101"
-	case st == SendRejected:
-		o.state, o.reason = DeliveryFailed, "rejected"
-	default:
-		o.state, o.reason, o.retry = DeliverySending, "pending", true
 	}
-	return o, nil
+	return sendOutcome(req.MemberID, st), nil
 }
 
 // sendWeCom creates WeCom message templates for the chunk's members who

@@ -39,14 +39,16 @@ type pacer struct {
 	script *redis.Script
 }
 
-// paceScript takes up to ARGV[3] tokens from the bucket KEYS[1] filling at
-// ARGV[1] tokens a second up to ARGV[2]; it answers {taken, wait ms}.
+// paceScript takes up to ARGV[3] tokens, and at least ARGV[4], from the
+// bucket KEYS[1] filling at ARGV[1] tokens a second up to ARGV[2]; it
+// answers {taken, wait ms}.
 const paceScript = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local want = tonumber(ARGV[3])
+local least = tonumber(ARGV[4])
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(b[1])
 local ts = tonumber(b[2])
@@ -59,13 +61,13 @@ if now > ts then
   ts = now
 end
 local taken = math.min(want, math.floor(tokens))
-if taken < 0 then taken = 0 end
+if taken < least then taken = 0 end
 tokens = tokens - taken
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))
 redis.call('PEXPIRE', KEYS[1], 3600000)
 local wait = 0
 if taken == 0 then
-  wait = math.ceil((1 - tokens) * 1000 / rate)
+  wait = math.ceil((least - tokens) * 1000 / rate)
   if wait < 1 then wait = 1 end
 end
 return {taken, wait}
@@ -75,8 +77,10 @@ func newPacer(r redis.UniversalClient) *pacer {
 	return &pacer{r: r, script: redis.NewScript(paceScript)}
 }
 
-// take waits until at least one token of bucket is free and takes up to
-// want of them; it returns how many it took.
+// take waits until a few tokens of bucket are free (one, or 20ms' worth
+// at a fast pace, so a busy sender asks Redis some fifty times a second
+// rather than once a message) and takes up to want of them; it returns how
+// many it took.
 func (p *pacer) take(ctx context.Context, bucket string, rate Rate, want int) (int, error) {
 	if want <= 0 {
 		return 0, nil
@@ -85,8 +89,10 @@ func (p *pacer) take(ctx context.Context, bucket string, rate Rate, want int) (i
 		return want, nil
 	}
 	burst := max(rate.Burst, 1)
+	want = min(want, burst)
+	least := min(want, max(1, int(rate.PerSecond/50)))
 	for {
-		res, err := p.script.Run(ctx, p.r, []string{"pace:{" + bucket + "}"}, rate.PerSecond, burst, min(want, burst)).Int64Slice()
+		res, err := p.script.Run(ctx, p.r, []string{"pace:{" + bucket + "}"}, rate.PerSecond, burst, want, least).Int64Slice()
 		if err != nil {
 			return 0, fmt.Errorf("pace %s: %w", bucket, err)
 		}

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"strconv"
+	"sync"
 	"time"
 )
 
@@ -70,7 +73,80 @@ func (s *Campaigns) Runs(ctx context.Context, campaignID string) ([]RunProgress,
 	return out, nil
 }
 
+// progressCache keeps runs' counted progress for CampaignsConfig.ProgressTTL.
+type progressCache struct {
+	mu sync.Mutex
+	m  map[string]countedProgress
+}
+
+type countedProgress struct {
+	at    time.Time
+	stamp string
+	p     RunProgress
+}
+
+// stamp names the state of a run's row that a cached count is valid for.
+func (r campaignRunRow) stamp() string {
+	planned := ""
+	if r.PlannedAt != nil {
+		planned = r.PlannedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return r.Status + "|" + r.UpdatedAt.UTC().Format(time.RFC3339Nano) + "|" + planned + "|" + strconv.Itoa(r.Chunks)
+}
+
+func (c *progressCache) get(run campaignRunRow, ttl time.Duration) (RunProgress, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[run.ID]
+	if !ok || e.stamp != run.stamp() || time.Since(e.at) >= ttl {
+		return RunProgress{}, false
+	}
+	return e.p.clone(), true
+}
+
+func (c *progressCache) put(run campaignRunRow, p RunProgress, ttl time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]countedProgress{}
+	}
+	if len(c.m) >= 1000 {
+		for id, e := range c.m {
+			if time.Since(e.at) >= ttl {
+				delete(c.m, id)
+			}
+		}
+	}
+	c.m[run.ID] = countedProgress{at: time.Now(), stamp: run.stamp(), p: p.clone()}
+}
+
+// clone copies p's maps, so callers never share them.
+func (p RunProgress) clone() RunProgress {
+	ch := make(map[string]ChannelProgress, len(p.Channels))
+	for k, c := range p.Channels {
+		c.Reasons = maps.Clone(c.Reasons)
+		ch[k] = c
+	}
+	p.Channels = ch
+	return p
+}
+
 func (s *Campaigns) progress(ctx context.Context, run campaignRunRow) (RunProgress, error) {
+	if ttl := s.cfg.ProgressTTL; ttl > 0 {
+		if p, ok := s.counted.get(run, ttl); ok {
+			return p, nil
+		}
+		p, err := s.count(ctx, run)
+		if err == nil {
+			s.counted.put(run, p, ttl)
+		}
+		return p, err
+	}
+	return s.count(ctx, run)
+}
+
+// count counts a run's deliveries.
+func (s *Campaigns) count(ctx context.Context, run campaignRunRow) (RunProgress, error) {
 	p := RunProgress{RunID: run.ID, CampaignID: run.CampaignID, Occurrence: run.Occurrence, Status: run.Status,
 		AsOf: run.AsOf.UTC(), StartedAt: run.StartedAt.UTC(), FinishedAt: utcPtr(run.FinishedAt), Chunks: run.Chunks,
 		Channels: map[string]ChannelProgress{}}
@@ -78,6 +154,11 @@ func (s *Campaigns) progress(ctx context.Context, run campaignRunRow) (RunProgre
 	_ = json.Unmarshal([]byte(run.Actions), &actions)
 	for _, ch := range actions.channels() {
 		p.Channels[ch] = ChannelProgress{Reasons: map[string]int{}}
+	}
+	if run.PlannedAt == nil {
+		// Nothing is planned yet, or the plan is being written: counting
+		// would only wade through rows no one else can see yet.
+		return p, nil
 	}
 	var counts []struct {
 		Channel string `bun:"channel"`
@@ -116,8 +197,7 @@ func (s *Campaigns) progress(ctx context.Context, run campaignRunRow) (RunProgre
 }
 
 // Expected counts the members a run's rule selects at the run's as_of:
-// what the run targets once it has planned every chunk, the data staying
-// as it is.
+// what the run targets once it is planned, the data staying as it is.
 func (s *Campaigns) Expected(ctx context.Context, runID string) (int, error) {
 	var run campaignRunRow
 	if err := s.db.NewSelect().Model(&run).Where("id = ?", runID).Scan(ctx); err != nil {

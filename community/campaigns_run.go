@@ -14,35 +14,65 @@ import (
 	"github.com/siyu-live/siyu/outbox"
 )
 
-// How a run fans out. A run walks the members its rule selects in id
-// order, a chunk (ChunkSize members) at a time, from the member id after
-// which the last finished chunk ended (next_after). For each chunk it
-// first writes one delivery row per (channel, member) in state pending,
-// then carries out each channel for the rows of the chunk's id range, and
-// only then moves next_after on. A worker that dies mid-chunk leaves
-// next_after where it was: the next task plans the same chunk again (the
-// rows exist already) and finds every row in the state its last write
-// left, so each channel resolves a half-done delivery its own way:
+// How a run fans out. A run works in two steps: it plans every delivery
+// at once, then sends them a chunk at a time.
 //
-//   - coupon: exactly once. The coupon (with an id derived from the run and
-//     member) is granted in the same transaction that marks the row sent.
-//   - subscribe: exactly once, except one narrow window. The consent ledger
-//     (Consents.Send) is keyed by run and member: a key it settled answers
-//     its outcome without sending, so a worker killed between the ledger
-//     and the row's mark just reads the outcome again. Only a worker killed
-//     between WeChat accepting and the ledger recording it leaves a pending
-//     key, which the ledger sends again with the consent it reserved, and
-//     WeChat then refuses the copy (43101) unless the member had granted
-//     more than one consent: at least once in that window, never a second
-//     consent spent.
+// Planning. When a run starts (in the worker's start task; a run started
+// by hand, in the first task that works on it), one INSERT … SELECT per
+// channel, all in one transaction, writes a delivery row for every
+// (channel, member) the run's rule selects at its as_of, and stamps the
+// run planned_at. The database does the work: no member list passes
+// through Siyu, and the run's progress (targeted, per channel) is known at
+// once. Rows whose outcome the snapshot already decides are written
+// skipped: a subscribe message to a member without an openid (no_openid)
+// or without a consent for the template (no_consent), a WeCom message to a
+// member who is nobody's customer (no_wecom_contact); the others are
+// pending. Planning holds the run's row lock and is done once
+// (planned_at); rows a run has already (its mark lost, or planned chunk by
+// chunk before runs were planned at once) are kept (ON CONFLICT DO
+// NOTHING), so planning again writes nothing twice, and the rule's
+// not_targeted_by ignores the run's own rows.
+//
+// Sending. The run walks its rows in member-id order, a chunk (ChunkSize
+// members) at a time, from the member id after which the last finished
+// chunk ended (next_after). For each chunk it carries out each channel for
+// the chunk's pending rows, a batch (BatchSize) at a time, and only then
+// moves next_after on, so a member's coupon is granted before the message
+// that speaks of it. A worker that dies mid-chunk leaves next_after where
+// it was: the next task does the same chunk again and finds every row in
+// the state its last write left, so each channel resolves a half-done
+// delivery its own way:
+//
+//   - coupon: exactly once. A batch's coupons (with ids derived from the
+//     run and member) are granted in the same transaction that marks their
+//     rows sent.
+//   - subscribe: exactly once, except one narrow window. A batch reserves
+//     its consents in the consent ledger in one transaction
+//     (Consents.Reserve), keyed by run and member; each message is then
+//     sent and WeChat's answer recorded for its key (Consents.Deliver), and
+//     the batch's rows are marked in one transaction. A key the ledger
+//     settled answers its outcome without sending, so a worker killed
+//     between the ledger and the rows just reads the outcomes again, and a
+//     key reserved but not sent is sent with the consent it holds. A batch
+//     stopped early gives back the consents of the messages it never handed
+//     to WeChat (Consents.Release). Only a worker killed between WeChat
+//     accepting a message and the ledger recording it leaves a pending key
+//     that was sent: the ledger sends it again with the consent it
+//     reserved, and WeChat then refuses the copy (43101) unless the member
+//     had granted more than one consent: at least once in that window,
+//     never a second consent spent. A consent is looked at when the run is
+//     planned (a member who grants one later is not added) and again by
+//     the ledger: one spent since is skipped (no_consent).
 //   - wecom: at most once. add_msg_template has no idempotency key, so rows
 //     are marked sending before the call; a row found still sending after
 //     a restart is counted failed ("outcome_unknown") and not sent again.
 //
-// One task works on a run at a time, holding its lease; it works for at
+// One task works on a run at a time, holding its lease (planning, which
+// sends nothing, takes the run's row lock instead); it works for at
 // most Budget and then hands on to a new task through the outbox, so a
 // long campaign never holds a worker for long. Pause, cancel and quiet
-// hours are looked at between batches.
+// hours are looked at between batches; sends are paced across workers
+// (see pacer).
 
 // Delivery states.
 const (
@@ -71,6 +101,7 @@ type campaignRunRow struct {
 	Chunks     int        `bun:"chunks,notnull"`
 	LeaseOwner string     `bun:"lease_owner,notnull"`
 	LeaseUntil *time.Time `bun:"lease_until"`
+	PlannedAt  *time.Time `bun:"planned_at"`
 	StartedAt  time.Time  `bun:"started_at,notnull"`
 	FinishedAt *time.Time `bun:"finished_at"`
 	UpdatedAt  time.Time  `bun:"updated_at,notnull"`
@@ -91,14 +122,21 @@ type deliveryRow struct {
 }
 
 // StartRun starts the run of a campaign due at occurrence (the task the
-// campaign's schedule asked for). A stale occurrence (the campaign was
-// changed, paused or cancelled since) starts nothing.
+// campaign's schedule asked for) and plans its deliveries. A stale
+// occurrence (the campaign was changed, paused or cancelled since) starts
+// nothing.
 func (s *Campaigns) StartRun(ctx context.Context, campaignID, occ string) error {
-	_, err := s.startRun(ctx, campaignID, occ, true, "")
+	runID, err := s.startRun(ctx, campaignID, occ, true, "")
 	if errors.Is(err, errStaleStart) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// The task that sends is relayed while the run is planned; it waits
+	// for the plan under the run's lock.
+	s.cfg.Wake()
+	return s.plan(ctx, runID)
 }
 
 // errStaleStart is a start for an occurrence the campaign no longer has
@@ -107,6 +145,8 @@ var errStaleStart = errors.New("stale campaign start")
 
 // startRun creates the run of an occurrence (once) and asks for it to be
 // carried out. A run started by hand (not scheduled) is audited as staffID's.
+// It does not plan the run: a run started by hand answers a request, and
+// the task that works on it plans it.
 func (s *Campaigns) startRun(ctx context.Context, campaignID, occ string, scheduled bool, staffID string) (string, error) {
 	var runID string
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -193,10 +233,11 @@ func (s *Campaigns) continueRun(ctx context.Context, tx bun.IDB, runID string, a
 // is retried after it.
 var ErrRunBusy = errors.New("another worker is working on this campaign run")
 
-// Run works on a campaign run (the task TaskRunCampaign): chunk after
-// chunk until the run is done, paused or cancelled, quiet hours begin, or
-// the budget is spent (then a new task carries on). It is safe to call
-// again at any point, from any worker.
+// Run works on a campaign run (the task TaskRunCampaign): it plans the run
+// if it is not yet, then sends chunk after chunk until the run is done,
+// paused or cancelled, quiet hours begin, or the budget is spent (then a
+// new task carries on). It is safe to call again at any point, from any
+// worker.
 func (s *Campaigns) Run(ctx context.Context, runID string) error {
 	owner := newID()
 	held, err := s.lease(ctx, runID, owner)
@@ -235,15 +276,25 @@ func (s *Campaigns) Run(ctx context.Context, runID string) error {
 		if run.Status != CampaignRunning {
 			return nil
 		}
+		if run.PlannedAt == nil {
+			if err := s.plan(ctx, runID); err != nil {
+				return err
+			}
+			continue
+		}
 		if quiet, until := camp.quiet(s.now()); quiet {
 			return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 				return s.continueRun(ctx, tx, runID, until)
 			})
 		}
 		if time.Now().After(deadline) {
-			return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 				return s.continueRun(ctx, tx, runID, time.Time{})
-			})
+			}); err != nil {
+				return err
+			}
+			s.cfg.Wake()
+			return nil
 		}
 		done, err := s.chunk(ctx, run, camp, owner)
 		switch {
@@ -332,30 +383,22 @@ func (sp span) where(q *bun.SelectQuery) *bun.SelectQuery {
 	return q
 }
 
-// chunk plans and carries out the chunk after run.NextAfter and reports
-// whether the run is done.
+// chunk carries out the chunk after run.NextAfter and reports whether the
+// run is done.
 func (s *Campaigns) chunk(ctx context.Context, run campaignRunRow, camp campaignRow, owner string) (bool, error) {
-	rule, err := ParseRule([]byte(run.Rule))
-	if err != nil {
-		return false, fmt.Errorf("rule of run %s: %w", run.ID, err)
-	}
 	var actions CampaignActions
 	if err := json.Unmarshal([]byte(run.Actions), &actions); err != nil {
 		return false, fmt.Errorf("actions of run %s: %w", run.ID, err)
 	}
-	ids, err := s.seg.PageIDs(ctx, s.db, rule, run.AsOf, run.ID, run.NextAfter, s.cfg.ChunkSize)
+	channels := actions.channels()
+	if len(channels) == 0 {
+		return false, fmt.Errorf("run %s has no actions", run.ID)
+	}
+	sp, final, err := s.nextSpan(ctx, run, channels[0])
 	if err != nil {
 		return false, err
 	}
-	final := len(ids) < s.cfg.ChunkSize
-	sp := span{after: run.NextAfter}
-	if !final {
-		sp.until = ids[len(ids)-1]
-	}
-	if err := s.plan(ctx, run, actions, ids); err != nil {
-		return false, err
-	}
-	for _, ch := range actions.channels() {
+	for _, ch := range channels {
 		var err error
 		switch ch {
 		case ChannelCoupon:
@@ -372,20 +415,107 @@ func (s *Campaigns) chunk(ctx context.Context, run campaignRunRow, camp campaign
 	return s.advance(ctx, run, owner, sp, final)
 }
 
-// plan writes the pending delivery rows of a chunk's members.
-func (s *Campaigns) plan(ctx context.Context, run campaignRunRow, actions CampaignActions, ids []string) error {
-	if len(ids) == 0 {
-		return nil
+// nextSpan is the chunk after run.NextAfter: the next ChunkSize members of
+// the run's planned rows (every channel has a row for every member, so
+// channel's rows tell them), or all that are left for the final chunk.
+func (s *Campaigns) nextSpan(ctx context.Context, run campaignRunRow, channel string) (span, bool, error) {
+	var until []string
+	if err := s.db.NewSelect().Model((*deliveryRow)(nil)).Column("member_id").
+		Where("run_id = ? AND channel = ? AND member_id > ?", run.ID, channel, run.NextAfter).
+		OrderExpr("member_id").Offset(int64(s.cfg.ChunkSize-1)).Limit(1).Scan(ctx, &until); err != nil {
+		return span{}, false, fmt.Errorf("find the next chunk of run %s: %w", run.ID, err)
 	}
-	now := s.now()
-	rows := make([]deliveryRow, 0, len(ids)*len(actions.channels()))
-	for _, ch := range actions.channels() {
-		for _, id := range ids {
-			rows = append(rows, deliveryRow{RunID: run.ID, Channel: ch, MemberID: id, CampaignID: run.CampaignID, State: DeliveryPending, UpdatedAt: now})
+	if len(until) == 0 {
+		return span{after: run.NextAfter}, true, nil
+	}
+	return span{after: run.NextAfter, until: until[0]}, false, nil
+}
+
+// plan writes a run's delivery rows, one per (channel, member) its rule
+// selects at its as_of, in one transaction under the run's row lock, and
+// stamps it planned; a run planned already is left as it is. Each channel
+// is one INSERT … SELECT: the members never leave the database.
+func (s *Campaigns) plan(ctx context.Context, runID string) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var run campaignRunRow
+		if err := database.ForUpdate(tx.NewSelect().Model(&run).Where("id = ?", runID)).Scan(ctx); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrCampaignNotFound
+			}
+			return fmt.Errorf("read campaign run: %w", err)
 		}
+		if run.PlannedAt != nil || (run.Status != CampaignRunning && run.Status != CampaignPaused) {
+			return nil
+		}
+		rule, err := ParseRule([]byte(run.Rule))
+		if err != nil {
+			return fmt.Errorf("rule of run %s: %w", run.ID, err)
+		}
+		var actions CampaignActions
+		if err := json.Unmarshal([]byte(run.Actions), &actions); err != nil {
+			return fmt.Errorf("actions of run %s: %w", run.ID, err)
+		}
+		if database.IsPostgres(tx) {
+			// The statements' estimated cost is high enough for PostgreSQL
+			// to JIT-compile them, which takes longer than they run.
+			if _, err := tx.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
+				return fmt.Errorf("plan run %s: %w", run.ID, err)
+			}
+		}
+		// Under the run's lock nothing else writes its rows: a run without
+		// any is planned with plain INSERTs; one with some (planned chunk
+		// by chunk before runs were planned at once) keeps them.
+		some, err := tx.NewSelect().Model((*deliveryRow)(nil)).Where("run_id = ?", run.ID).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("plan run %s: %w", run.ID, err)
+		}
+		now := s.now()
+		for _, ch := range actions.channels() {
+			if err := planChannel(ctx, tx, run, rule, actions, ch, now, some); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.NewUpdate().Model((*campaignRunRow)(nil)).Set("planned_at = ?", now).Set("updated_at = ?", now).
+			Where("id = ?", run.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("mark run %s planned: %w", run.ID, err)
+		}
+		return nil
+	})
+}
+
+// planChannel writes one channel's rows of a run in one statement, doing
+// nothing for rows that exist when keep is set. A row's reason is decided
+// by the snapshot where it can be: empty leaves the row pending, anything
+// else writes it skipped for that reason.
+func planChannel(ctx context.Context, tx bun.IDB, run campaignRunRow, rule Rule, actions CampaignActions, channel string, now time.Time, keep bool) error {
+	reason, rargs := "''", []any(nil)
+	switch channel {
+	case ChannelSubscribe:
+		reason = "CASE WHEN m.openid = '' THEN 'no_openid'" +
+			" WHEN EXISTS (SELECT 1 FROM subscribe_consents sc WHERE sc.member_id = m.id AND sc.template_id = ?" +
+			" AND (sc.remaining > 0 OR sc.long_term = TRUE)) THEN '' ELSE 'no_consent' END"
+		rargs = []any{actions.Subscribe.TemplateID}
+	case ChannelWeCom:
+		reason = "CASE WHEN m.unionid <> '' AND EXISTS (SELECT 1 FROM wecom_contacts w WHERE w.unionid = m.unionid" +
+			" AND w.removed_at IS NULL) THEN '' ELSE 'no_wecom_contact' END"
 	}
-	if _, err := s.db.NewInsert().Model(&rows).On("CONFLICT (run_id, channel, member_id) DO NOTHING").Exec(ctx); err != nil {
-		return fmt.Errorf("plan deliveries of run %s: %w", run.ID, err)
+	cond, cargs := compileRule(tx, rule, run.AsOf, run.ID)
+	// In member order the rows' index entries go in at the right end of
+	// each index rather than all over it: a third less work for
+	// PostgreSQL.
+	q := "INSERT INTO campaign_deliveries (run_id, channel, member_id, campaign_id, state, reason, updated_at)" +
+		" SELECT ?, ?, p.id, ?, CASE WHEN p.reason = '' THEN ? ELSE ? END, p.reason, ?" +
+		" FROM (SELECT m.id, " + reason + " AS reason FROM members AS m WHERE " + cond + ") AS p"
+	if keep {
+		// SQLite reads "ON CONFLICT" after a SELECT's FROM as a join's ON
+		// unless the SELECT has a WHERE.
+		q += " WHERE 1 = 1 ORDER BY p.id ON CONFLICT (run_id, channel, member_id) DO NOTHING"
+	} else {
+		q += " ORDER BY p.id"
+	}
+	args := append([]any{run.ID, channel, run.CampaignID, DeliveryPending, DeliverySkipped, now}, rargs...)
+	if _, err := tx.NewRaw(q, append(args, cargs...)...).Exec(ctx); err != nil {
+		return fmt.Errorf("plan %s deliveries of run %s: %w", channel, run.ID, err)
 	}
 	return nil
 }
@@ -456,35 +586,44 @@ type outcome struct {
 	retry  bool // failed for a reason that may pass: count an attempt
 }
 
-// settle writes outcomes, grouped into one UPDATE per (state, reason,
-// detail) where it can.
+// settle writes outcomes in one transaction (db's, when it is one),
+// grouped into one UPDATE per (state, reason, detail, retry).
 func (s *Campaigns) settle(ctx context.Context, db bun.IDB, runID, channel string, outs []outcome) error {
+	if len(outs) == 0 {
+		return nil
+	}
 	now := s.now()
-	type key struct{ state, reason, detail string }
+	type key struct {
+		state, reason, detail string
+		retry                 bool
+	}
 	groups := map[key][]string{}
 	var order []key
 	for _, o := range outs {
-		if o.retry {
-			if _, err := db.NewUpdate().Model((*deliveryRow)(nil)).Set("attempts = attempts + 1").
-				Set("state = CASE WHEN attempts + 1 >= ? THEN ? ELSE ? END", maxAttempts, DeliveryFailed, o.state).
-				Set("reason = ?", o.reason).Set("detail = ?", o.detail).Set("updated_at = ?", now).
-				Where("run_id = ? AND channel = ? AND member_id = ?", runID, channel, o.member).Exec(ctx); err != nil {
-				return fmt.Errorf("count delivery attempt: %w", err)
-			}
-			continue
-		}
-		k := key{o.state, o.reason, o.detail}
+		k := key{o.state, o.reason, o.detail, o.retry}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
 		groups[k] = append(groups[k], o.member)
 	}
-	for _, k := range order {
-		if _, err := db.NewUpdate().Model((*deliveryRow)(nil)).Set("state = ?", k.state).Set("reason = ?", k.reason).
-			Set("detail = ?", k.detail).Set("updated_at = ?", now).
-			Where("run_id = ? AND channel = ? AND member_id IN (?)", runID, channel, bun.In(groups[k])).Exec(ctx); err != nil {
-			return fmt.Errorf("settle %s deliveries: %w", channel, err)
+	write := func(ctx context.Context, tx bun.IDB) error {
+		for _, k := range order {
+			q := tx.NewUpdate().Model((*deliveryRow)(nil)).Set("reason = ?", k.reason).Set("detail = ?", k.detail).Set("updated_at = ?", now).
+				Where("run_id = ? AND channel = ? AND member_id IN (?)", runID, channel, bun.In(groups[k]))
+			if k.retry {
+				// Failed for a reason that may pass: count an attempt.
+				q = q.Set("attempts = attempts + 1").Set("state = CASE WHEN attempts + 1 >= ? THEN ? ELSE ? END", maxAttempts, DeliveryFailed, k.state)
+			} else {
+				q = q.Set("state = ?", k.state)
+			}
+			if _, err := q.Exec(ctx); err != nil {
+				return fmt.Errorf("settle %s deliveries: %w", channel, err)
+			}
 		}
+		return nil
 	}
-	return nil
+	if d, ok := db.(*bun.DB); ok && len(order) > 1 {
+		return d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return write(ctx, tx) })
+	}
+	return write(ctx, db)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -271,6 +272,17 @@ func TestCampaignSendsOncePerConsent(t *testing.T) {
 			t.Fatalf("mid-run: %+v", mid.LastRun)
 		}
 		checkAdds(t, *mid.LastRun)
+		// The stopped batches gave back the consents they had reserved and
+		// not sent: every consent spent is a message WeChat answered.
+		var pendingKeys, keys, spent int
+		if err := db.NewRaw("SELECT COUNT(*) FROM subscribe_sends WHERE status = 'pending'").Scan(ctx, &pendingKeys); err != nil || pendingKeys != 0 {
+			t.Fatalf("%d keys pending after the worker stopped (%v)", pendingKeys, err)
+		}
+		_ = db.NewRaw("SELECT COUNT(*) FROM subscribe_sends").Scan(ctx, &keys)
+		_ = db.NewRaw("SELECT COALESCE(SUM(granted - remaining), 0) FROM subscribe_consents").Scan(ctx, &spent)
+		if keys != spent || keys != len(w.mp.SentSubscribeMessages()) {
+			t.Fatalf("%d consents spent, %d keys, %d messages on WeChat", spent, keys, len(w.mp.SentSubscribeMessages()))
+		}
 		community.SetAfterSend(w.cmp, nil)
 		w.work(t)
 
@@ -305,6 +317,249 @@ func TestCampaignSendsOncePerConsent(t *testing.T) {
 		var left int
 		if err := db.NewRaw("SELECT COALESCE(SUM(remaining), 0) FROM subscribe_consents").Scan(ctx, &left); err != nil || left != 0 {
 			t.Fatalf("%d consents left (%v)", left, err)
+		}
+	})
+}
+
+func TestCampaignPlansEveryDeliveryAtStart(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		w := newCampaignWorld(t, db, nil)
+		all, consenting := w.members(t, 100)
+		joined := w.clk.Now().Add(-48 * time.Hour)
+		fxExec(t, db, "INSERT INTO members (id, openid, unionid, created_at, updated_at) VALUES ('m-no-openid', '', '', ?, ?)", joined, joined)
+		fxConsent(t, db, "m-no-openid", couponDue, 1, false, joined)
+		tpl, err := w.cpn.CreateTemplate(ctx, "staff", community.CouponTemplateInput{Name: "满100减20", Kind: community.CouponThreshold,
+			Threshold: 10000, AmountOff: 2000, ValidDays: 30, TotalStock: 1000, PerMemberLimit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		targeted := len(all) + 1
+		c := w.campaign(t, community.CampaignActions{Coupon: &community.CouponAction{TemplateID: tpl.ID}, Subscribe: couponMessage()},
+			`{"joined_within":{"days":30}}`)
+
+		// The start task plans every delivery and sends nothing.
+		if ran, err := w.step(ctx, t); !ran || err != nil {
+			t.Fatalf("start: %v %v", ran, err)
+		}
+		cur, _ := w.cmp.Campaign(ctx, c.ID)
+		p := *cur.LastRun
+		checkAdds(t, p)
+		sub, cpn := p.Channels[community.ChannelSubscribe], p.Channels[community.ChannelCoupon]
+		if p.Targeted != targeted || p.Chunks != 0 || cpn.Pending != targeted || sub.Pending != len(consenting) ||
+			sub.Reasons["no_consent"] != len(all)-len(consenting) || sub.Reasons["no_openid"] != 1 {
+			t.Fatalf("after start: %+v", p)
+		}
+		if n := len(w.mp.SentSubscribeMessages()); n != 0 {
+			t.Fatalf("%d messages sent by the start", n)
+		}
+
+		// The worker dies mid-send.
+		var sends atomic.Int64
+		community.SetAfterSend(w.cmp, func(ch, key string) error {
+			if sends.Add(1) == 20 {
+				return errWorkerKilled
+			}
+			return nil
+		})
+		for {
+			ran, err := w.step(ctx, t)
+			if !ran {
+				t.Fatal("the run ended before the worker was killed")
+			}
+			if errors.Is(err, errWorkerKilled) {
+				break
+			}
+		}
+		community.SetAfterSend(w.cmp, nil)
+		mid, _ := w.cmp.Progress(ctx, p.RunID)
+		if mid.Channels[community.ChannelSubscribe].Sent == 0 {
+			t.Fatalf("mid-run: %+v", mid)
+		}
+
+		// Planning again, even with the run's mark gone and a member's
+		// consent granted since, changes no row.
+		late := all[2] // every third member has no consent
+		if err := w.mp.GrantSubscribe("o-"+late, couponDue, 1); err != nil {
+			t.Fatal(err)
+		}
+		fxConsent(t, db, late, couponDue, 1, false, w.clk.Now())
+		fxExec(t, db, "UPDATE campaign_runs SET planned_at = NULL WHERE id = ?", p.RunID)
+		for range 2 {
+			if err := community.PlanRun(ctx, w.cmp, p.RunID); err != nil {
+				t.Fatal(err)
+			}
+			again, _ := w.cmp.Progress(ctx, p.RunID)
+			if again.Targeted != mid.Targeted || !reflect.DeepEqual(again.Channels, mid.Channels) {
+				t.Fatalf("planned again: %+v, before %+v", again.Channels, mid.Channels)
+			}
+		}
+
+		w.work(t)
+		got := w.sentTo()
+		for _, id := range consenting {
+			if got["o-"+id] != 1 {
+				t.Fatalf("%s got %d messages", id, got["o-"+id])
+			}
+		}
+		if len(got) != len(consenting) {
+			t.Fatalf("%d members got messages, %d consented when the run was planned", len(got), len(consenting))
+		}
+		done, _ := w.cmp.Progress(ctx, p.RunID)
+		checkAdds(t, done)
+		sub = done.Channels[community.ChannelSubscribe]
+		if done.Status != community.CampaignCompleted || done.Targeted != targeted || sub.Sent != len(consenting) ||
+			done.Channels[community.ChannelCoupon].Sent != targeted {
+			t.Fatalf("done: %+v", done)
+		}
+
+		// A run started by hand answers at once; the worker plans it (here
+		// in quiet hours: planned, nothing sent).
+		seg, _ := w.seg.CreateSegment(ctx, "staff", community.SegmentInput{Name: "all again", Rule: []byte(`{"joined_within":{"days":30}}`)})
+		at := w.clk.Now().Add(24 * time.Hour)
+		quiet, err := w.cmp.CreateCampaign(ctx, "staff", community.CampaignInput{Name: "noon", SegmentID: seg.ID,
+			Actions: community.CampaignActions{Subscribe: couponMessage()}, Schedule: community.ScheduleAt, RunAt: &at,
+			QuietHours: &community.QuietHours{Start: "11:30", End: "13:00"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byHand, err := w.cmp.RunNow(ctx, "staff", quiet.ID)
+		if err != nil || byHand.Targeted != 0 || byHand.Status != community.CampaignRunning {
+			t.Fatalf("run by hand: %+v, %v", byHand, err)
+		}
+		sent := len(w.mp.SentSubscribeMessages())
+		w.work(t)
+		planned, _ := w.cmp.Progress(ctx, byHand.RunID)
+		checkAdds(t, planned)
+		if planned.Targeted != targeted || planned.Channels[community.ChannelSubscribe].Sent != 0 || len(w.mp.SentSubscribeMessages()) != sent {
+			t.Fatalf("run by hand after the worker: %+v", planned)
+		}
+	})
+}
+
+func TestCampaignProgressIsReusedWhileTheRunStands(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		w := newCampaignWorld(t, db, func(c *community.CampaignsConfig) { c.ProgressTTL = time.Hour })
+		all, _ := w.members(t, 30)
+		c := w.campaign(t, community.CampaignActions{Subscribe: couponMessage()}, `{"joined_within":{"days":30}}`)
+		if _, err := w.step(ctx, t); err != nil {
+			t.Fatal(err)
+		}
+		cur, _ := w.cmp.Campaign(ctx, c.ID)
+		first := *cur.LastRun
+		if first.Targeted != len(all) {
+			t.Fatalf("planned: %+v", first)
+		}
+		// Rows that change under a run that stands are counted again only
+		// after the TTL; a change to the run counts them at once.
+		fxExec(t, db, "UPDATE campaign_deliveries SET state = 'failed', reason = 'rejected' WHERE run_id = ?", first.RunID)
+		again, _ := w.cmp.Progress(ctx, first.RunID)
+		if !reflect.DeepEqual(again, first) {
+			t.Fatalf("counted again within the TTL: %+v", again)
+		}
+		again.Channels[community.ChannelSubscribe].Reasons["mutated"] = 1
+		if p, _ := w.cmp.Progress(ctx, first.RunID); p.Channels[community.ChannelSubscribe].Reasons["mutated"] != 0 {
+			t.Fatal("callers share the cached maps")
+		}
+		if _, err := w.cmp.Pause(ctx, "staff", c.ID); err != nil {
+			t.Fatal(err)
+		}
+		paused, _ := w.cmp.Progress(ctx, first.RunID)
+		if sub := paused.Channels[community.ChannelSubscribe]; paused.Status != community.CampaignPaused || sub.Failed != len(all) || sub.Reasons["rejected"] != len(all) {
+			t.Fatalf("after the pause: %+v", paused)
+		}
+	})
+}
+
+// hardKill is the consent ledger of a worker that can die hard: once dead
+// it sends nothing and gives nothing back.
+type hardKill struct {
+	*community.Consents
+	dead *atomic.Bool
+}
+
+func (l hardKill) Deliver(ctx context.Context, req community.SendRequest) (community.SendStatus, error) {
+	if l.dead.Load() {
+		return "", errWorkerKilled
+	}
+	return l.Consents.Deliver(ctx, req)
+}
+
+func (l hardKill) Release(ctx context.Context, reqs []community.SendRequest) error {
+	if l.dead.Load() {
+		return nil
+	}
+	return l.Consents.Release(ctx, reqs)
+}
+
+func TestCampaignWorkerKilledHard(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		var dead atomic.Bool
+		w := newCampaignWorld(t, db, func(c *community.CampaignsConfig) {
+			c.Ledger = hardKill{Consents: c.Ledger.(*community.Consents), dead: &dead}
+			// One message in hand at a time: the batch dies with messages
+			// reserved and not sent.
+			c.Senders = 1
+		})
+		all, consenting := w.members(t, 90)
+		c := w.campaign(t, community.CampaignActions{Subscribe: couponMessage()}, `{"joined_within":{"days":30}}`)
+		var sends atomic.Int64
+		var victim atomic.Value
+		community.SetAfterSend(w.cmp, func(ch, member string) error {
+			if sends.Add(1) == 25 {
+				victim.Store(member)
+				dead.Store(true)
+			}
+			if dead.Load() {
+				return errWorkerKilled
+			}
+			return nil
+		})
+		for {
+			ran, err := w.step(ctx, t)
+			if !ran {
+				t.Fatal("the run ended before the worker was killed")
+			}
+			if errors.Is(err, errWorkerKilled) {
+				break
+			}
+		}
+		// The worker died after WeChat took the victim's message and before
+		// the ledger recorded it, holding the consents of its batch.
+		fxExec(t, db, "UPDATE subscribe_sends SET status = 'pending' WHERE member_id = ?", victim.Load())
+		var held int
+		if err := db.NewRaw("SELECT COUNT(*) FROM subscribe_sends WHERE status = 'pending'").Scan(ctx, &held); err != nil || held < 2 {
+			t.Fatalf("%d keys pending after the kill (%v)", held, err)
+		}
+		dead.Store(false)
+		community.SetAfterSend(w.cmp, nil)
+		w.work(t)
+
+		got := w.sentTo()
+		for _, id := range consenting {
+			if got["o-"+id] != 1 {
+				t.Fatalf("%s got %d messages", id, got["o-"+id])
+			}
+		}
+		if len(got) != len(consenting) {
+			t.Fatalf("%d members got messages, %d consented", len(got), len(consenting))
+		}
+		cur, _ := w.cmp.Campaign(ctx, c.ID)
+		p := *cur.LastRun
+		checkAdds(t, p)
+		sub := p.Channels[community.ChannelSubscribe]
+		// The victim's copy was refused by WeChat: counted failed, sent once.
+		if p.Status != community.CampaignCompleted || sub.Sent != len(consenting)-1 || sub.Reasons["refused_43101"] != 1 ||
+			sub.Reasons["no_consent"] != len(all)-len(consenting) {
+			t.Fatalf("progress = %+v", sub)
+		}
+		var left, pendingKeys int
+		_ = db.NewRaw("SELECT COALESCE(SUM(remaining), 0) FROM subscribe_consents").Scan(ctx, &left)
+		_ = db.NewRaw("SELECT COUNT(*) FROM subscribe_sends WHERE status = 'pending'").Scan(ctx, &pendingKeys)
+		if left != 0 || pendingKeys != 0 {
+			t.Fatalf("%d consents left, %d keys pending", left, pendingKeys)
 		}
 	})
 }

@@ -175,15 +175,140 @@ type SendRequest struct {
 // reached: the consent then stays reserved for the key, and sending again
 // under the same key resumes without spending another.
 func (c *Consents) Send(ctx context.Context, req SendRequest) (SendStatus, error) {
-	if req.Key == "" || req.MemberID == "" || req.Message.TemplateID == "" {
-		return "", fmt.Errorf("%w: a send needs a key, a member and a template", ErrInvalidConsent)
+	res, err := c.Reserve(ctx, []SendRequest{req})
+	switch {
+	case err != nil:
+		return "", err
+	case res[0].NoConsent:
+		return "", ErrNoConsent
+	case res[0].Status != SendPending:
+		return res[0].Status, nil
 	}
-	status, err := c.reserve(ctx, req)
-	if err != nil || status != SendPending {
-		return status, err
+	return c.Deliver(ctx, req)
+}
+
+// Reservation is what Reserve did for one request.
+type Reservation struct {
+	// Status is SendPending when the message is to be sent (Deliver), or
+	// the final status of a key settled before: nothing is to be sent.
+	Status SendStatus
+	// Reserved says this call spent the consent (the key is new); a
+	// pending key reserved earlier resumes with the consent it holds.
+	Reserved bool
+	// NoConsent says the member had no consent left for the template:
+	// nothing was reserved and nothing is to be sent.
+	NoConsent bool
+}
+
+// Reserve claims consents for sends, all in one transaction, and answers
+// one Reservation per request, in order: a key already settled answers its
+// status, a pending key resumes, and a new key spends a one-time consent
+// (a long-term one is not spent) or, without one, reserves nothing. Keys
+// must be distinct.
+func (c *Consents) Reserve(ctx context.Context, reqs []SendRequest) ([]Reservation, error) {
+	keys := make([]string, 0, len(reqs))
+	seen := make(map[string]bool, len(reqs))
+	for _, r := range reqs {
+		if r.Key == "" || r.MemberID == "" || r.Message.TemplateID == "" {
+			return nil, fmt.Errorf("%w: a send needs a key, a member and a template", ErrInvalidConsent)
+		}
+		if seen[r.Key] {
+			return nil, fmt.Errorf("%w: key %q twice in one reservation", ErrInvalidConsent, r.Key)
+		}
+		seen[r.Key] = true
+		keys = append(keys, r.Key)
 	}
+	out := make([]Reservation, len(reqs))
+	if len(reqs) == 0 {
+		return out, nil
+	}
+	err := c.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var prev []subscribeSend
+		if err := database.ForUpdate(tx.NewSelect().Model(&prev).Column("key", "status").Where("key IN (?)", bun.In(keys))).Scan(ctx); err != nil {
+			return fmt.Errorf("read subscribe sends: %w", err)
+		}
+		known := make(map[string]SendStatus, len(prev))
+		for _, p := range prev {
+			known[p.Key] = p.Status
+		}
+		var fresh []int
+		for i, r := range reqs {
+			out[i] = Reservation{}
+			if st, ok := known[r.Key]; ok {
+				out[i].Status = st
+				continue
+			}
+			fresh = append(fresh, i)
+		}
+		now := c.now().UTC()
+		for _, round := range distinctConsents(reqs, fresh) {
+			for tpl, idx := range round {
+				members := make([]string, 0, len(idx))
+				for _, i := range idx {
+					members = append(members, reqs[i].MemberID)
+				}
+				var spent []string
+				if _, err := tx.NewUpdate().Model((*Consent)(nil)).
+					Set("remaining = CASE WHEN long_term THEN remaining ELSE remaining - 1 END").
+					Set("used = used + 1").Set("updated_at = ?", now).
+					Where("template_id = ? AND member_id IN (?)", tpl, bun.In(members)).
+					Where("(remaining > 0 OR long_term = TRUE)").
+					Returning("member_id").Exec(ctx, &spent); err != nil {
+					return fmt.Errorf("spend consents: %w", err)
+				}
+				ok := make(map[string]bool, len(spent))
+				for _, m := range spent {
+					ok[m] = true
+				}
+				rows := make([]subscribeSend, 0, len(spent))
+				for _, i := range idx {
+					r := reqs[i]
+					if !ok[r.MemberID] {
+						out[i] = Reservation{NoConsent: true}
+						continue
+					}
+					out[i] = Reservation{Status: SendPending, Reserved: true}
+					rows = append(rows, subscribeSend{Key: r.Key, MemberID: r.MemberID, TemplateID: tpl, Status: SendPending, CreatedAt: now, UpdatedAt: now})
+				}
+				if len(rows) > 0 {
+					if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+						return fmt.Errorf("record subscribe sends: %w", err)
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// distinctConsents splits the requests at idx into rounds, each naming a
+// consent (member and template) at most once, grouped by template: one
+// statement spends or gives back a round's consents of a template.
+func distinctConsents(reqs []SendRequest, idx []int) []map[string][]int {
+	var rounds []map[string][]int
+	uses := map[[2]string]int{}
+	for _, i := range idx {
+		k := [2]string{reqs[i].MemberID, reqs[i].Message.TemplateID}
+		n := uses[k]
+		uses[k] = n + 1
+		if n == len(rounds) {
+			rounds = append(rounds, map[string][]int{})
+		}
+		rounds[n][k[1]] = append(rounds[n][k[1]], i)
+	}
+	return rounds
+}
+
+// Deliver sends a message whose consent Reserve holds for its key (it
+// answered SendPending) and records WeChat's answer, as Send does.
+func (c *Consents) Deliver(ctx context.Context, req SendRequest) (SendStatus, error) {
 	sendErr := c.sender.SendSubscribe(ctx, req.Message)
 	var se *SendError
+	var status SendStatus
 	switch {
 	case sendErr == nil:
 		status = SendSent
@@ -202,93 +327,90 @@ func (c *Consents) Send(ctx context.Context, req SendRequest) (SendStatus, error
 	return status, nil
 }
 
-// reserve claims a consent for req.Key in one transaction: a key already
-// settled answers its status, a pending key resumes, and a new key spends
-// a one-time consent (a long-term one is not spent).
-func (c *Consents) reserve(ctx context.Context, req SendRequest) (SendStatus, error) {
-	var status SendStatus
-	err := c.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var prev subscribeSend
-		err := database.ForUpdate(tx.NewSelect().Model(&prev).Where("key = ?", req.Key)).Scan(ctx)
-		switch {
-		case err == nil:
-			status = prev.Status
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("read subscribe send: %w", err)
+// Release gives back the consents reserved for requests whose messages
+// were never handed to WeChat (a batch stopped before sending them), all
+// in one transaction, and forgets their keys. Only keys Reserve spent a
+// consent for (Reserved) may be released: a key reserved earlier may have
+// been sent by a worker that died. Keys no longer pending are left alone.
+func (c *Consents) Release(ctx context.Context, reqs []SendRequest) error {
+	if len(reqs) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(reqs))
+	for _, r := range reqs {
+		keys = append(keys, r.Key)
+	}
+	return c.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var gone []subscribeSend
+		if _, err := tx.NewDelete().Model(&gone).Where("key IN (?) AND status = ?", bun.In(keys), SendPending).
+			Returning("key, member_id, template_id").Exec(ctx); err != nil {
+			return fmt.Errorf("release subscribe sends: %w", err)
 		}
-		var con Consent
-		err = database.ForUpdate(tx.NewSelect().Model(&con).
-			Where("member_id = ? AND template_id = ?", req.MemberID, req.Message.TemplateID)).Scan(ctx)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return ErrNoConsent
-		case err != nil:
-			return fmt.Errorf("read consent: %w", err)
-		case !con.LongTerm && con.Remaining < 1:
-			return ErrNoConsent
+		back := make([]SendRequest, 0, len(gone))
+		idx := make([]int, 0, len(gone))
+		for i, g := range gone {
+			back = append(back, SendRequest{Key: g.Key, MemberID: g.MemberID, Message: SubscribeMessage{TemplateID: g.TemplateID}})
+			idx = append(idx, i)
 		}
 		now := c.now().UTC()
-		if !con.LongTerm {
-			con.Remaining--
+		for _, round := range distinctConsents(back, idx) {
+			for tpl, is := range round {
+				members := make([]string, 0, len(is))
+				for _, i := range is {
+					members = append(members, back[i].MemberID)
+				}
+				if _, err := tx.NewUpdate().Model((*Consent)(nil)).
+					Set("remaining = CASE WHEN long_term THEN remaining ELSE remaining + 1 END").
+					Set("used = used - 1").Set("updated_at = ?", now).
+					Where("template_id = ? AND member_id IN (?)", tpl, bun.In(members)).Exec(ctx); err != nil {
+					return fmt.Errorf("give back consents: %w", err)
+				}
+			}
 		}
-		con.Used++
-		con.UpdatedAt = now
-		if _, err := tx.NewUpdate().Model(&con).Column("remaining", "used", "updated_at").WherePK().Exec(ctx); err != nil {
-			return fmt.Errorf("spend consent: %w", err)
-		}
-		row := &subscribeSend{Key: req.Key, MemberID: req.MemberID, TemplateID: req.Message.TemplateID, Status: SendPending, CreatedAt: now, UpdatedAt: now}
-		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
-			return fmt.Errorf("record subscribe send: %w", err)
-		}
-		status = SendPending
 		return nil
 	})
-	return status, err
 }
 
-// settle records WeChat's final answer. A refusal (43101) leaves the
-// consent spent, and withdraws a long-term one; a rejected message gives
-// its one-time consent back, since WeChat did not spend it.
+// settle records WeChat's final answer for a pending key. A message sent
+// is one statement; a refusal (43101) leaves the consent spent, and
+// withdraws a long-term one; a rejected message gives its one-time consent
+// back, since WeChat did not spend it.
 func (c *Consents) settle(ctx context.Context, req SendRequest, status SendStatus, sendErr error) error {
+	now := c.now().UTC()
+	var errText string
+	if sendErr != nil {
+		errText = sendErr.Error()
+	}
+	record := func(ctx context.Context, db bun.IDB) (bool, error) {
+		res, err := db.NewUpdate().Model((*subscribeSend)(nil)).Set("status = ?", status).Set("error = ?", errText).
+			Set("updated_at = ?", now).Where("key = ? AND status = ?", req.Key, SendPending).Exec(ctx)
+		if err != nil {
+			return false, fmt.Errorf("settle subscribe send: %w", err)
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
+	}
+	if status == SendSent {
+		_, err := record(ctx, c.db)
+		return err
+	}
 	return c.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var row subscribeSend
-		if err := database.ForUpdate(tx.NewSelect().Model(&row).Where("key = ?", req.Key)).Scan(ctx); err != nil {
-			return fmt.Errorf("read subscribe send: %w", err)
+		if mine, err := record(ctx, tx); err != nil || !mine {
+			// Not mine: another attempt settled it first.
+			return err
 		}
-		if row.Status != SendPending {
-			// Another attempt settled it first.
-			return nil
+		q := tx.NewUpdate().Model((*Consent)(nil)).Set("updated_at = ?", now).
+			Where("member_id = ? AND template_id = ?", req.MemberID, req.Message.TemplateID)
+		if status == SendRefused {
+			q = q.Set("long_term = FALSE").Where("long_term = TRUE")
+		} else {
+			q = q.Set("remaining = CASE WHEN long_term THEN remaining ELSE remaining + 1 END").Set("used = used - 1")
 		}
-		now := c.now().UTC()
-		row.Status, row.UpdatedAt = status, now
-		if sendErr != nil {
-			row.Error = sendErr.Error()
-		}
-		if _, err := tx.NewUpdate().Model(&row).Column("status", "error", "updated_at").WherePK().Exec(ctx); err != nil {
-			return fmt.Errorf("settle subscribe send: %w", err)
-		}
-		var con Consent
-		if err := database.ForUpdate(tx.NewSelect().Model(&con).
-			Where("member_id = ? AND template_id = ?", req.MemberID, req.Message.TemplateID)).Scan(ctx); err != nil {
-			return fmt.Errorf("read consent: %w", err)
-		}
-		switch {
-		case status == SendRefused && con.LongTerm:
-			con.LongTerm = false
-		case status == SendRejected && !con.LongTerm:
-			con.Remaining++
-			con.Used--
-		case status == SendRejected:
-			con.Used--
-		default:
-			return nil
-		}
-		con.UpdatedAt = now
-		if _, err := tx.NewUpdate().Model(&con).Column("remaining", "long_term", "used", "updated_at").WherePK().Exec(ctx); err != nil {
+		res, err := q.Exec(ctx)
+		if err != nil {
 			return fmt.Errorf("update consent: %w", err)
 		}
-		if status == SendRefused {
+		if n, _ := res.RowsAffected(); n > 0 && status == SendRefused {
 			c.log.Info("subscribe consent withdrawn on WeChat", "member", req.MemberID, "template", req.Message.TemplateID)
 		}
 		return nil

@@ -240,6 +240,86 @@ func TestConsentLedger(t *testing.T) {
 			}
 		})
 
+		t.Run("a batch reserves in one go and gives back what it did not send", func(t *testing.T) {
+			l, mp := newLedger(t, db)
+			for _, m := range []string{"b1", "b2", "b3"} {
+				if err := mp.GrantSubscribe("o-"+m, miniprogram.TemplateLiveStart, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := mp.GrantSubscribe("o-blong", longTerm, 1); err != nil {
+				t.Fatal(err)
+			}
+			grant(t, ctx, db, l, "m-b1", miniprogram.TemplateLiveStart)
+			grant(t, ctx, db, l, "m-b2", miniprogram.TemplateLiveStart, miniprogram.TemplateLiveStart)
+			grant(t, ctx, db, l, "m-b3", miniprogram.TemplateLiveStart)
+			grant(t, ctx, db, l, "m-blong", longTerm)
+			if st, err := l.Send(ctx, community.SendRequest{Key: "kb-done", MemberID: "m-b3", Message: reminder("o-b3")}); st != community.SendSent || err != nil {
+				t.Fatalf("earlier send: %v %v", st, err)
+			}
+			long := community.SubscribeMessage{OpenID: "o-blong", TemplateID: longTerm, Data: map[string]string{"thing1": "新品上架"}}
+			reqs := []community.SendRequest{
+				{Key: "kb-1", MemberID: "m-b1", Message: reminder("o-b1")},
+				{Key: "kb-2a", MemberID: "m-b2", Message: reminder("o-b2")},
+				{Key: "kb-2b", MemberID: "m-b2", Message: reminder("o-b2")},
+				{Key: "kb-2c", MemberID: "m-b2", Message: reminder("o-b2")}, // two consents, three keys
+				{Key: "kb-done", MemberID: "m-b3", Message: reminder("o-b3")},
+				{Key: "kb-none", MemberID: "m-bnone", Message: reminder("o-bnone")},
+				{Key: "kb-long", MemberID: "m-blong", Message: long},
+			}
+			if _, err := l.Reserve(ctx, append(reqs[:1:1], reqs[0])); !errors.Is(err, community.ErrInvalidConsent) {
+				t.Fatalf("a key twice: %v", err)
+			}
+			res, err := l.Reserve(ctx, reqs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []community.Reservation{
+				{Status: community.SendPending, Reserved: true},
+				{Status: community.SendPending, Reserved: true},
+				{Status: community.SendPending, Reserved: true},
+				{NoConsent: true},
+				{Status: community.SendSent},
+				{NoConsent: true},
+				{Status: community.SendPending, Reserved: true},
+			}
+			for i := range want {
+				if res[i] != want[i] {
+					t.Fatalf("reservation %d (%s) = %+v, want %+v", i, reqs[i].Key, res[i], want[i])
+				}
+			}
+			if c, _ := l.Consent(ctx, "m-b2", miniprogram.TemplateLiveStart); c.Remaining != 0 || c.Used != 2 {
+				t.Fatalf("m-b2 consent = %+v", c)
+			}
+			// Reserving again resumes: nothing more is spent.
+			again, err := l.Reserve(ctx, reqs[:2])
+			if err != nil || again[0] != (community.Reservation{Status: community.SendPending}) {
+				t.Fatalf("again: %+v, %v", again, err)
+			}
+			if st, err := l.Deliver(ctx, reqs[0]); st != community.SendSent || err != nil {
+				t.Fatalf("deliver: %v %v", st, err)
+			}
+			// The batch stops: the rest are given back; a settled key is not.
+			if err := l.Release(ctx, []community.SendRequest{reqs[0], reqs[1], reqs[2], reqs[6]}); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				member, tpl     string
+				remaining, used int
+			}{{"m-b1", miniprogram.TemplateLiveStart, 0, 1}, {"m-b2", miniprogram.TemplateLiveStart, 2, 0}, {"m-blong", longTerm, 0, 0}} {
+				got, _ := l.Consent(ctx, c.member, c.tpl)
+				if got.Remaining != c.remaining || got.Used != c.used {
+					t.Fatalf("%s consent = %+v, want %d remaining, %d used", c.member, got, c.remaining, c.used)
+				}
+			}
+			if st, err := l.Send(ctx, community.SendRequest{Key: "kb-2a", MemberID: "m-b2", Message: reminder("o-b2")}); st != community.SendSent || err != nil {
+				t.Fatalf("a released key sends afresh: %v %v", st, err)
+			}
+			if n := sentTo(mp, "o-b1") + sentTo(mp, "o-b2") + sentTo(mp, "o-blong"); n != 2 {
+				t.Fatalf("sent %d, want 2", n)
+			}
+		})
+
 		t.Run("a send WeChat did not answer resumes under its key", func(t *testing.T) {
 			l, mp := newLedger(t, db)
 			if err := mp.GrantSubscribe("o-busy", miniprogram.TemplateLiveStart, 2); err != nil {

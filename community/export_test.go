@@ -29,3 +29,7 @@ func SetAfterSend(s *Campaigns, fn func(channel, key string) error) { s.hooks.af
 
 // CampaignCouponID is the id of the coupon a campaign run grants a member.
 func CampaignCouponID(runID, memberID string) string { return campaignCouponID(runID, memberID) }
+
+// PlanRun plans a run's deliveries, as the task that starts or works on it
+// does.
+func PlanRun(ctx context.Context, s *Campaigns, runID string) error { return s.plan(ctx, runID) }

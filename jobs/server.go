@@ -29,7 +29,11 @@ func NewServer(redis asynq.RedisConnOpt, cfg ServerConfig) (*asynq.Server, *asyn
 		Concurrency:     cfg.Concurrency,
 		Queues:          Queues,
 		ShutdownTimeout: cfg.ShutdownTimeout,
-		Logger:          asynqLogger{log},
+		// An idle worker looks for new tasks ten times a second (asynq's
+		// default is once a second, plus jitter): a task the outbox relays
+		// at once, such as a campaign's start, runs at once.
+		TaskCheckInterval: 100 * time.Millisecond,
+		Logger:            asynqLogger{log},
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, task *asynq.Task, err error) {
 			retried, _ := asynq.GetRetryCount(ctx)
 			log.Warn("job failed", "type", task.Type(), "retried", retried, "err", err)
