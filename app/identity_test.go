@@ -180,7 +180,9 @@ func TestSeedAndStaffCreate(t *testing.T) {
 			if st := call(t, c, http.MethodPost, s.URL+"/console/api/v1/session", "", map[string]string{"name": "owner", "password": password}, nil); st != 200 {
 				t.Fatalf("sign in with the seeded password = %d", st)
 			}
-			var list struct{ Staff []struct{ ID, Name, Role string } }
+			var list struct {
+				Staff []struct{ ID, Name, Role string }
+			}
 			if st := call(t, c, http.MethodGet, s.URL+"/console/api/v1/staff", "", nil, &list); st != 200 || len(list.Staff) != 2 {
 				t.Fatalf("GET /staff = %d %+v", st, list)
 			}
