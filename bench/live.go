@@ -201,7 +201,7 @@ func postLikes(ctx context.Context, w *world) (result, error) {
 func (w *world) seedComments(ctx context.Context, show string, n int) error {
 	count := func() (int, error) {
 		var c int
-		err := w.e.db.QueryRowContext(ctx, "SELECT count(*) FROM comments WHERE show_id = $1 AND status = 'visible'", show).Scan(&c)
+		err := w.e.db.QueryRowContext(ctx, "SELECT count(*) FROM comments WHERE show_id = ? AND status = 'visible'", show).Scan(&c)
 		return c, err
 	}
 	before, err := count()
