@@ -185,6 +185,21 @@ func (w *campaignWorld) sentTo() map[string]int {
 	return out
 }
 
+// expectOneEach fails unless WeChat accepted exactly one subscribe
+// message for each member of ids (openid "o-" + id) and none for others.
+func (w *campaignWorld) expectOneEach(t *testing.T, ids []string) {
+	t.Helper()
+	got := w.sentTo()
+	for _, id := range ids {
+		if got["o-"+id] != 1 {
+			t.Fatalf("%s got %d messages", id, got["o-"+id])
+		}
+	}
+	if len(got) != len(ids) {
+		t.Fatalf("%d members got messages, %d expected one", len(got), len(ids))
+	}
+}
+
 func (w *campaignWorld) campaign(t *testing.T, actions community.CampaignActions, rule string) community.Campaign {
 	t.Helper()
 	ctx := context.Background()
@@ -286,15 +301,7 @@ func TestCampaignSendsOncePerConsent(t *testing.T) {
 		community.SetAfterSend(w.cmp, nil)
 		w.work(t)
 
-		got := w.sentTo()
-		for _, id := range consenting {
-			if got["o-"+id] != 1 {
-				t.Fatalf("%s got %d messages", id, got["o-"+id])
-			}
-		}
-		if len(got) != len(consenting) {
-			t.Fatalf("%d members got messages, %d consented", len(got), len(consenting))
-		}
+		w.expectOneEach(t, consenting)
 		done, _ := w.cmp.Campaign(ctx, c.ID)
 		p := *done.LastRun
 		checkAdds(t, p)
@@ -396,15 +403,7 @@ func TestCampaignPlansEveryDeliveryAtStart(t *testing.T) {
 		}
 
 		w.work(t)
-		got := w.sentTo()
-		for _, id := range consenting {
-			if got["o-"+id] != 1 {
-				t.Fatalf("%s got %d messages", id, got["o-"+id])
-			}
-		}
-		if len(got) != len(consenting) {
-			t.Fatalf("%d members got messages, %d consented when the run was planned", len(got), len(consenting))
-		}
+		w.expectOneEach(t, consenting)
 		done, _ := w.cmp.Progress(ctx, p.RunID)
 		checkAdds(t, done)
 		sub = done.Channels[community.ChannelSubscribe]
@@ -537,15 +536,7 @@ func TestCampaignWorkerKilledHard(t *testing.T) {
 		community.SetAfterSend(w.cmp, nil)
 		w.work(t)
 
-		got := w.sentTo()
-		for _, id := range consenting {
-			if got["o-"+id] != 1 {
-				t.Fatalf("%s got %d messages", id, got["o-"+id])
-			}
-		}
-		if len(got) != len(consenting) {
-			t.Fatalf("%d members got messages, %d consented", len(got), len(consenting))
-		}
+		w.expectOneEach(t, consenting)
 		cur, _ := w.cmp.Campaign(ctx, c.ID)
 		p := *cur.LastRun
 		checkAdds(t, p)
