@@ -17,18 +17,34 @@ func TestSessionCache(t *testing.T) {
 		name  string
 		steps func(t *testing.T, c *sessionCache)
 	}{
-		{"a remembered token answers until the TTL ends", func(t *testing.T, c *sessionCache) {
+		{"a remembered token answers for at least half the TTL and never past it", func(t *testing.T, c *sessionCache) {
 			c.put("sym_a", "m1")
 			if id, ok := c.get("sym_a"); !ok || id != "m1" {
 				t.Fatalf("get = %q %v", id, ok)
 			}
-			now = now.Add(9 * time.Second)
+			now = now.Add(5 * time.Second)
 			if _, ok := c.get("sym_a"); !ok {
-				t.Fatal("forgotten before the TTL")
+				t.Fatal("forgotten before half the TTL")
 			}
-			now = now.Add(time.Second)
+			now = now.Add(5 * time.Second)
 			if _, ok := c.get("sym_a"); ok {
 				t.Fatal("still answered at the TTL")
+			}
+		}},
+		{"tokens put together expire spread over half the TTL", func(t *testing.T, c *sessionCache) {
+			for i := range 1000 {
+				c.put(fmt.Sprintf("sym_%d", i), "m")
+			}
+			now = now.Add(7500 * time.Millisecond)
+			left := 0
+			for i := range 1000 {
+				if _, ok := c.get(fmt.Sprintf("sym_%d", i)); ok {
+					left++
+				}
+			}
+			// Expiries are spread evenly over 5 to 10 s: about half are left.
+			if left < 350 || left > 650 {
+				t.Fatalf("%d of 1000 tokens left three quarters through the TTL", left)
 			}
 		}},
 		{"an unknown token is not answered", func(t *testing.T, c *sessionCache) {
