@@ -431,12 +431,23 @@ func (s *Campaigns) nextSpan(ctx context.Context, run campaignRunRow, channel st
 	return span{after: run.NextAfter, until: until[0]}, false, nil
 }
 
+// analyzeAfter is the number of rows a plan writes from which PostgreSQL
+// is asked at once to refresh its statistics of the deliveries table.
+const analyzeAfter = 1000
+
 // plan writes a run's delivery rows, one per (channel, member) its rule
 // selects at its as_of, in one transaction under the run's row lock, and
 // stamps it planned; a run planned already is left as it is. Each channel
 // is one INSERT … SELECT: the members never leave the database.
+//
+// On PostgreSQL a plan of many rows is followed by ANALYZE of the
+// deliveries table. Until autovacuum gets to it (a minute or more later)
+// the planner takes the new run for a few rows and reads all of the run's
+// rows for every batch it settles: 60 ms or more a batch instead of 2 ms
+// with 100,000 rows.
 func (s *Campaigns) plan(ctx context.Context, runID string) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	written := int64(0)
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var run campaignRunRow
 		if err := database.ForUpdate(tx.NewSelect().Model(&run).Where("id = ?", runID)).Scan(ctx); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -471,9 +482,11 @@ func (s *Campaigns) plan(ctx context.Context, runID string) error {
 		}
 		now := s.now()
 		for _, ch := range actions.channels() {
-			if err := planChannel(ctx, tx, run, rule, actions, ch, now, some); err != nil {
+			n, err := planChannel(ctx, tx, run, rule, actions, ch, now, some)
+			if err != nil {
 				return err
 			}
+			written += n
 		}
 		if _, err := tx.NewUpdate().Model((*campaignRunRow)(nil)).Set("planned_at = ?", now).Set("updated_at = ?", now).
 			Where("id = ?", run.ID).Exec(ctx); err != nil {
@@ -481,13 +494,21 @@ func (s *Campaigns) plan(ctx context.Context, runID string) error {
 		}
 		return nil
 	})
+	if err != nil || written < analyzeAfter || !database.IsPostgres(s.db) {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, "ANALYZE campaign_deliveries"); err != nil {
+		// Only slower until autovacuum analyzes the table.
+		s.log.Warn("analyze campaign deliveries after planning", "run_id", runID, "rows", written, "err", err)
+	}
+	return nil
 }
 
 // planChannel writes one channel's rows of a run in one statement, doing
-// nothing for rows that exist when keep is set. A row's reason is decided
-// by the snapshot where it can be: empty leaves the row pending, anything
-// else writes it skipped for that reason.
-func planChannel(ctx context.Context, tx bun.IDB, run campaignRunRow, rule Rule, actions CampaignActions, channel string, now time.Time, keep bool) error {
+// nothing for rows that exist when keep is set, and answers how many it
+// wrote. A row's reason is decided by the snapshot where it can be: empty
+// leaves the row pending, anything else writes it skipped for that reason.
+func planChannel(ctx context.Context, tx bun.IDB, run campaignRunRow, rule Rule, actions CampaignActions, channel string, now time.Time, keep bool) (int64, error) {
 	reason, rargs := "''", []any(nil)
 	switch channel {
 	case ChannelSubscribe:
@@ -514,10 +535,15 @@ func planChannel(ctx context.Context, tx bun.IDB, run campaignRunRow, rule Rule,
 		q += " ORDER BY p.id"
 	}
 	args := append([]any{run.ID, channel, run.CampaignID, DeliveryPending, DeliverySkipped, now}, rargs...)
-	if _, err := tx.NewRaw(q, append(args, cargs...)...).Exec(ctx); err != nil {
-		return fmt.Errorf("plan %s deliveries of run %s: %w", channel, run.ID, err)
+	res, err := tx.NewRaw(q, append(args, cargs...)...).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("plan %s deliveries of run %s: %w", channel, run.ID, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("plan %s deliveries of run %s: %w", channel, run.ID, err)
+	}
+	return n, nil
 }
 
 // advance moves the run past a finished chunk, and completes it after the
