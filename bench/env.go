@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,9 +24,9 @@ import (
 	"github.com/siyu-live/siyu/testsupport"
 )
 
-// env is everything a benchmark run talks to: Siyu started as its own
-// process on the server core, its database and Redis, LiveKit and the
-// WeChat sandbox.
+// env is everything a benchmark run talks to: Siyu's API started as its
+// own process on the server core, Siyu's job worker as another process,
+// its database and Redis, LiveKit and the WeChat sandbox.
 type env struct {
 	root      string
 	dataDir   string
@@ -40,16 +41,18 @@ type env struct {
 	naiveBin  string
 	siyu      *exec.Cmd
 	siyuAddr  string
+	worker    *exec.Cmd
 	serverCPU string
 	logs      []*os.File
 	stops     []func()
 }
 
-// start brings up the WeChat sandbox, LiveKit and Siyu against a fresh
-// PostgreSQL schema and a flushed Redis database. Nothing it starts is
-// pinned except Siyu (to serverCPU, when set): the bench process pins
-// itself after this returns, and children inherit their parent's
-// affinity.
+// start brings up the WeChat sandbox, LiveKit, Siyu's API and Siyu's
+// worker against a fresh PostgreSQL schema and a flushed Redis database,
+// as production runs them: `siyu serve` and `siyu worker`. Nothing it
+// starts is pinned except the API (to serverCPU, when set): the bench
+// process pins itself after this returns, and children inherit their
+// parent's affinity.
 func start(ctx context.Context, root, serverCPU string, fanout int) (*env, error) {
 	e := &env{root: root, serverCPU: serverCPU, dataDir: filepath.Join(root, "data", "bench")}
 	if err := os.MkdirAll(e.dataDir, 0o750); err != nil {
@@ -126,6 +129,10 @@ func start(ctx context.Context, root, serverCPU string, fanout int) (*env, error
 		e.close()
 		return nil, err
 	}
+	if err := e.startWorker(ctx); err != nil {
+		e.close()
+		return nil, err
+	}
 	if e.db, err = database.Open(ctx, e.dbURL); err != nil {
 		e.close()
 		return nil, err
@@ -187,7 +194,7 @@ func (e *env) startSiyu(ctx context.Context) error {
 		return err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd := e.pinned(ctx, filepath.Join(e.root, "bin", "siyu"), "serve", "--migrate", "--with-worker")
+	cmd := e.pinned(ctx, filepath.Join(e.root, "bin", "siyu"), "serve", "--migrate")
 	cmd.Env = e.siyuEnv(addr)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -222,6 +229,51 @@ func (e *env) startSiyu(ctx context.Context) error {
 		return fmt.Errorf("siyu: %w; see data/bench/siyu.log", err)
 	}
 	return nil
+}
+
+// startWorker starts `siyu worker` (jobs, the outbox relay, comment
+// moderation, the chat broadcaster), unpinned, once the API has migrated
+// the schema.
+func (e *env) startWorker(ctx context.Context) error {
+	logs, err := e.logFile("worker.log")
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(e.root, "bin", "siyu"), "worker")
+	cmd.Env = e.siyuEnv(e.siyuAddr)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start siyu worker: %w", err)
+	}
+	e.worker = cmd
+	return nil
+}
+
+// pauseWorker stops the worker process until the returned function
+// resumes it: a scenario measuring what the API accepts, with what the
+// worker does with it measured after.
+func (e *env) pauseWorker() (resume func(), err error) {
+	if err := e.worker.Process.Signal(syscall.SIGSTOP); err != nil {
+		return nil, fmt.Errorf("pause siyu worker: %w", err)
+	}
+	return func() { _ = e.worker.Process.Signal(syscall.SIGCONT) }, nil
+}
+
+// roles names the benchmark's processes for the CPU accounting.
+func (e *env) roles() roles {
+	r := roles{generator: os.Getpid(), server: e.siyuPID(), worker: e.workerPID()}
+	if e.wechat != nil && e.wechat.cmd.Process != nil {
+		r.wechat = e.wechat.cmd.Process.Pid
+	}
+	return r
+}
+
+// workerPID is the worker process's id.
+func (e *env) workerPID() int {
+	if e.worker == nil || e.worker.Process == nil {
+		return 0
+	}
+	return e.worker.Process.Pid
 }
 
 // waitReady polls url until it answers 200.
@@ -267,6 +319,10 @@ func peakMB(pid int) float64 {
 }
 
 func (e *env) close() {
+	if e.worker != nil && e.worker.Process != nil {
+		_ = e.worker.Process.Signal(syscall.SIGCONT)
+		stopProcess(e.worker, 10*time.Second)
+	}
 	if e.siyu != nil && e.siyu.Process != nil {
 		stopProcess(e.siyu, 10*time.Second)
 	}

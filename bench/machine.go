@@ -128,16 +128,24 @@ func sampleCPU() cpuSample {
 	return s
 }
 
+// roles names the benchmark's own processes by pid.
+type roles struct {
+	generator, server, worker, wechat int
+}
+
 // usage is the CPU each part of the benchmark used since before, in
-// percent of one core: the generator (this process), the server (Siyu or
-// the naive endpoint), PostgreSQL, Redis, the rest of the benchmark's
-// processes (LiveKit, the WeChat sandbox, kernel threads) and everything
-// else on the machine.
+// percent of one core: the generator (this process), the server (Siyu's
+// API or the naive endpoint), Siyu's worker, PostgreSQL, Redis, the
+// WeChat sandbox (WeChat's servers, which production does not run), the
+// rest of the benchmark's processes (LiveKit, kernel threads) and
+// everything else on the machine.
 type usage struct {
 	Generator float64 `json:"generator"`
 	Server    float64 `json:"server"`
+	Worker    float64 `json:"worker"`
 	Postgres  float64 `json:"postgres"`
 	Redis     float64 `json:"redis"`
+	WeChat    float64 `json:"wechat_sandbox"`
 	Rest      float64 `json:"rest"`
 	// Interrupts is interrupt and softirq time, mostly the loopback
 	// network stack carrying the benchmark's own traffic.
@@ -145,7 +153,21 @@ type usage struct {
 	Other      float64 `json:"other"`
 }
 
-func (s cpuSample) usageSince(before cpuSample, self, server int) usage {
+// total is every part's CPU but everything else's: what the benchmark
+// itself used.
+func (u usage) total() float64 {
+	return u.Generator + u.Server + u.Worker + u.Postgres + u.Redis + u.WeChat + u.Rest + u.Interrupts
+}
+
+// perOp is the benchmark's CPU per operation at rate, in microseconds.
+func (u usage) perOp(rate float64) float64 {
+	if rate <= 0 {
+		return 0
+	}
+	return u.total() / 100 / rate * 1e6
+}
+
+func (s cpuSample) usageSince(before cpuSample, r roles) usage {
 	secs := s.at.Sub(before.at).Seconds()
 	var u usage
 	if secs <= 0 {
@@ -157,10 +179,14 @@ func (s cpuSample) usageSince(before cpuSample, self, server int) usage {
 		d := t - before.ours[pid]
 		ours += d
 		switch {
-		case pid == self:
+		case pid == r.generator:
 			u.Generator += pct(d)
-		case pid == server || s.comm[pid] == "naive":
+		case pid == r.server || s.comm[pid] == "naive":
 			u.Server += pct(d)
+		case pid == r.worker:
+			u.Worker += pct(d)
+		case pid == r.wechat:
+			u.WeChat += pct(d)
 		case s.comm[pid] == "postgres":
 			u.Postgres += pct(d)
 		case s.comm[pid] == "redis-server":

@@ -5,10 +5,11 @@
 //
 // It starts a fresh PostgreSQL schema and Redis database (13), the WeChat
 // sandbox as a process of its own (WeChat is remote to Siyu), LiveKit, and
-// `bin/siyu serve --with-worker`. On a machine with two or more cores Siyu
-// (and the naive endpoint) run on core 0 and this load generator on core
-// 1, so the two never compete for a core; PostgreSQL, Redis, LiveKit and
-// the sandbox are not pinned. Shoppers log in through the API (the
+// Siyu as production runs it: `bin/siyu serve` and `bin/siyu worker`. On
+// a machine with two or more cores Siyu's API (and the naive endpoint)
+// run on core 0 and this load generator on core 1, so the two never
+// compete for a core; Siyu's worker, PostgreSQL, Redis, LiveKit and the
+// sandbox are not pinned. Shoppers log in through the API (the
 // sandbox phone's wx.login, then POST /mp/v1/session); staff sign in with
 // an owner made by `siyu staff create`; shows, products, flash sales and
 // campaigns are made through the console API. Where the API would take
@@ -73,7 +74,7 @@ func run() int {
 	sharing := "server and generator share every core (taskset unavailable or one core)"
 	if _, err := exec.LookPath("taskset"); err == nil && machineCores() >= 2 {
 		serverCPU, generatorCPU = "0", "1"
-		sharing = "Siyu (and the naive endpoint) pinned to core 0, the load generator to core 1; PostgreSQL, Redis, LiveKit and the WeChat sandbox unpinned"
+		sharing = "Siyu's API (and the naive endpoint) pinned to core 0, the load generator to core 1; Siyu's worker, PostgreSQL, Redis, LiveKit and the WeChat sandbox unpinned"
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -140,7 +141,7 @@ func run() int {
 			// The measured window, not the setup and checks around it.
 			before, after = res.window[0], res.window[1]
 		}
-		rw := row{Scenario: sc.name, Kind: sc.kind, Baseline: sc.baseline, Target: sc.target, Result: res, CPU: after.usageSince(before, os.Getpid(), e.siyuPID())}
+		rw := row{Scenario: sc.name, Kind: sc.kind, Baseline: sc.baseline, Target: sc.target, Result: res, CPU: after.usageSince(before, e.roles())}
 		if err != nil {
 			rw.Failure = err.Error()
 			fmt.Fprintf(os.Stderr, "bench: %s FAILED: %v\n", sc.name, err)

@@ -60,7 +60,7 @@ func (r *report) resolve() {
 	}
 	for i := range r.Rows {
 		rw := &r.Rows[i]
-		if rw.Failure != "" || rw.Target == 0 {
+		if rw.Failure != "" || (rw.Target == 0 && rw.Baseline == "") {
 			continue
 		}
 		if v, ok := rw.Result.Values["ratio"]; ok {
@@ -68,6 +68,9 @@ func (r *report) resolve() {
 		} else if base := rates[rw.Baseline]; base > 0 && rw.Baseline != "" {
 			rw.Ratio = rw.Result.Rate / base
 		} else {
+			continue
+		}
+		if rw.Target == 0 {
 			continue
 		}
 		met := rw.Ratio >= rw.Target
@@ -93,7 +96,7 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "%s; %s.\n%s measured after %s of warm-up, %d requests in flight, %d shoppers logged in through the API.\n\n",
 		r.CoreSharing, r.Stores, r.Duration, r.Warmup, r.Concurrency, r.Members)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\trate/s\tp50\tp99\terrors\tpeak MB\tbaseline\tratio\ttarget\tCPU% gen/srv/pg/redis/irq/other\t")
+	fmt.Fprintln(tw, "scenario\trate/s\tp50\tp99\terrors\tpeak MB\tbaseline\tratio\ttarget\tCPU µs/op\tCPU% gen/api/worker/pg/redis/wechat/irq/other\t")
 	for _, rw := range r.Rows {
 		ratio, target, base, peak := "—", "—", "—", "—"
 		if rw.Ratio > 0 {
@@ -126,11 +129,17 @@ func (r *report) print(w io.Writer) {
 		if rw.Failure != "" {
 			name += " (FAILED)"
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%.0f/%.0f/%.0f/%.0f/%.0f/%.0f\t\n", name, rw.Result.Rate,
-			ms(rw.Result.P50), ms(rw.Result.P99), rw.Result.Errors, peak, base, ratio, target, rw.CPU.Generator, rw.CPU.Server, rw.CPU.Postgres, rw.CPU.Redis, rw.CPU.Interrupts, rw.CPU.Other)
+		perOp := "—"
+		if us := rw.CPU.perOp(rw.Result.Rate); us > 0 {
+			perOp = fmt.Sprintf("%.0f", us)
+		}
+		c := rw.CPU
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%.0f/%.0f/%.0f/%.0f/%.0f/%.0f/%.0f/%.0f\t\n", name, rw.Result.Rate,
+			ms(rw.Result.P50), ms(rw.Result.P99), rw.Result.Errors, peak, base, ratio, target, perOp,
+			c.Generator, c.Server, c.Worker, c.Postgres, c.Redis, c.WeChat, c.Interrupts, c.Other)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\npeak MB: the server's peak resident memory. CPU%: what the generator, the server, PostgreSQL, Redis, interrupts (the loopback network) and everything outside the benchmark used during the measurement, in % of one core.")
+	fmt.Fprintln(w, "\npeak MB: the server's peak resident memory. CPU µs/op: the CPU the whole benchmark (generator, Siyu, stores, sandbox, interrupts) used per operation measured. CPU%: what the generator, Siyu's API (or the naive endpoint), Siyu's worker, PostgreSQL, Redis, the WeChat sandbox, interrupts (the loopback network) and everything outside the benchmark used during the measurement, in % of one core.")
 	for _, rw := range r.Rows {
 		if rw.Failure == "" && len(rw.Result.Checks) == 0 && len(rw.Result.Notes) == 0 && len(rw.Result.ErrSamples) == 0 && len(rw.Result.Values) == 0 {
 			continue

@@ -22,18 +22,21 @@ type scenario struct {
 
 // The baselines' names.
 const (
-	basePing   = "ping"
-	baseRedis  = "redis: flash-sale script"
-	baseDB     = "postgres: payment transaction"
-	baseNaive  = "naive flash sale (postgres UPDATE)"
-	scWin      = "flash sale: win"
-	scSoldOut  = "flash sale: sold out"
-	scJoin     = "join a show"
-	scComment  = "comment"
-	scLike     = "like"
-	scNotify   = "payment notification"
-	scFanout   = "ping during campaign fan-out"
-	scWinNaive = "flash sale: win vs naive"
+	basePing  = "ping"
+	baseRedis = "redis: flash-sale script"
+	baseDB    = "postgres: payment transaction"
+	baseNaive = "naive flash sale (postgres UPDATE)"
+	scWin     = "flash sale: win"
+	scSoldOut = "flash sale: sold out"
+	scJoin    = "join a show"
+	scComment = "comment"
+	// scCommentModerated is comment ingest with the worker moderating
+	// meanwhile: shown, not judged (the target is the API's ingest).
+	scCommentModerated = "comment while moderating"
+	scLike             = "like"
+	scNotify           = "payment notification"
+	scFanout           = "ping during campaign fan-out"
+	scWinNaive         = "flash sale: win vs naive"
 )
 
 // scenarios lists every measurement in the order they run: baselines first.
@@ -47,6 +50,7 @@ func scenarios() []scenario {
 		{name: scSoldOut, kind: kindScenario, baseline: basePing, target: 0.80, run: flashSaleSoldOut},
 		{name: scJoin, kind: kindScenario, baseline: basePing, target: 0.50, run: joinShow},
 		{name: scComment, kind: kindScenario, baseline: basePing, target: 0.40, run: postComments},
+		{name: scCommentModerated, kind: kindScenario, baseline: basePing, run: postModeratedComments},
 		{name: scLike, kind: kindScenario, baseline: basePing, target: 0.70, run: postLikes},
 		{name: scNotify, kind: kindScenario, baseline: baseDB, target: 0.50, run: paymentNotifications},
 		{name: scFanout, kind: kindScenario, baseline: basePing, target: 0.70, run: campaignFanout},

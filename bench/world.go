@@ -33,6 +33,9 @@ type world struct {
 	// scenario.
 	ceilingRate float64
 
+	// commentSeq counts the comments sent by earlier comment loads.
+	commentSeq int64
+
 	// prof profiles the server during measurements (-profile); current
 	// names the scenario running.
 	prof    *profiler
