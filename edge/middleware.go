@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
@@ -56,7 +57,12 @@ func New(cfg Config) *fiber.App {
 		// under any code that keeps them past the request: caches keyed by
 		// a show or sale id, batches that outlive the answer. A session
 		// cache once answered as another shopper that way.
-		Immutable:    true,
+		Immutable: true,
+		// goccy/go-json decodes and encodes as encoding/json does, in about
+		// half the time; fiber's own guide recommends it. Every request
+		// body and JSON answer goes through it.
+		JSONEncoder:  json.Marshal,
+		JSONDecoder:  json.Unmarshal,
 		ErrorHandler: ErrorHandler(cfg.Logger, cfg.Errors),
 	})
 	app.Use(requestid.New(requestid.Config{
