@@ -488,7 +488,9 @@ func (s *Campaigns) plan(ctx context.Context, runID string) error {
 			}
 			written += n
 		}
-		if _, err := tx.NewUpdate().Model((*campaignRunRow)(nil)).Set("planned_at = ?", now).Set("updated_at = ?", now).
+		// Stamped when the rows are written, just before they commit.
+		done := s.now()
+		if _, err := tx.NewUpdate().Model((*campaignRunRow)(nil)).Set("planned_at = ?", done).Set("updated_at = ?", done).
 			Where("id = ?", run.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("mark run %s planned: %w", run.ID, err)
 		}
