@@ -259,6 +259,29 @@ func (e *env) pauseWorker() (resume func(), err error) {
 	return func() { _ = e.worker.Process.Signal(syscall.SIGCONT) }, nil
 }
 
+// quiesce lets the work earlier scenarios left behind end before the next
+// is measured: it vacuums and analyzes the bench's tables (as autovacuum
+// would have, in its own time, in a database not written a moment ago),
+// checkpoints, and waits, at most 30 s, for Siyu and the stores to idle.
+func (e *env) quiesce(ctx context.Context) {
+	var tables []string
+	if err := e.db.NewSelect().TableExpr("pg_tables").Column("tablename").Where("schemaname = ?", e.schema).Scan(ctx, &tables); err == nil && len(tables) > 0 {
+		for i, t := range tables {
+			tables[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
+		}
+		_, _ = e.db.ExecContext(ctx, "VACUUM ANALYZE "+strings.Join(tables, ", "))
+	}
+	_, _ = e.db.ExecContext(ctx, "CHECKPOINT")
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
+		before := sampleCPU()
+		time.Sleep(500 * time.Millisecond)
+		u := sampleCPU().usageSince(before, e.roles())
+		if u.Server+u.Worker+u.Postgres+u.Redis+u.WeChat < 10 {
+			return
+		}
+	}
+}
+
 // roles names the benchmark's processes for the CPU accounting.
 func (e *env) roles() roles {
 	r := roles{generator: os.Getpid(), server: e.siyuPID(), worker: e.workerPID()}

@@ -135,7 +135,14 @@ func commentLoad(ctx context.Context, w *world, pause bool) (result, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	drain := time.Since(drainStart)
-	res.Values = map[string]float64{"accepted": float64(accepted.Load()), "stored_visible": float64(visible), "stored_hidden": float64(hidden), "drain_s": drain.Seconds()}
+	// Then for the chat batches to go out, so the next scenario does not
+	// share the cores with this one's broadcast.
+	sent, err := w.waitChatSent(ctx, commentDrain)
+	if err != nil {
+		return res, err
+	}
+	res.Values = map[string]float64{"accepted": float64(accepted.Load()), "stored_visible": float64(visible), "stored_hidden": float64(hidden),
+		"drain_s": drain.Seconds(), "broadcast_s": sent.Seconds()}
 	res.Checks = append(res.Checks, fmt.Sprintf("%d comments answered 202 pending, %d stored (%d visible, %d hidden) %.1fs after the measurement",
 		accepted.Load(), visible+hidden, visible, hidden, drain.Seconds()))
 	if pause {
@@ -151,6 +158,29 @@ func commentLoad(ctx context.Context, w *world, pause bool) (result, error) {
 		return res, fmt.Errorf("%d of %d comments hidden: moderation could not run for them", hidden, accepted.Load())
 	}
 	return res, nil
+}
+
+// waitChatSent waits, bounded, until every show's chat queue is empty,
+// and answers how long that took.
+func (w *world) waitChatSent(ctx context.Context, within time.Duration) (time.Duration, error) {
+	start := time.Now()
+	for {
+		left := int64(0)
+		for _, show := range w.shows {
+			n, err := w.e.redis.LLen(ctx, "live:{show:"+show+"}:chat").Result()
+			if err != nil {
+				return 0, err
+			}
+			left += n
+		}
+		if left == 0 {
+			return time.Since(start), nil
+		}
+		if time.Since(start) > within {
+			return 0, fmt.Errorf("%d comments still queued for the chat after %s", left, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // storedComments counts the stored comments, visible and hidden.

@@ -30,7 +30,9 @@
 // flight, -profile records Siyu's CPU with perf into data/bench/profiles/.
 // Each row also says what every process used of the CPU while it was
 // measured: a run where "other" is high was disturbed and should be
-// repeated.
+// repeated. Before each scenario the tables are vacuumed and the run
+// waits for Siyu and the stores to idle, so no scenario pays for the
+// work an earlier one left behind.
 package main
 
 import (
@@ -132,6 +134,7 @@ func run() int {
 		if !wanted[sc.name] {
 			continue
 		}
+		e.quiesce(ctx)
 		fmt.Fprintf(os.Stderr, "bench: %s…\n", sc.name)
 		w.current = sc.name
 		before := sampleCPU()
@@ -150,7 +153,9 @@ func run() int {
 		}
 		rep.Rows = append(rep.Rows, rw)
 		for _, d := range w.derived {
-			d.CPU = rw.CPU
+			if d.CPU == (usage{}) {
+				d.CPU = rw.CPU
+			}
 			rep.Rows = append(rep.Rows, d)
 		}
 		w.derived = nil

@@ -78,7 +78,29 @@ func (r *report) resolve() {
 			met = met && v == 1
 		}
 		rw.Met = &met
+		if !met {
+			r.storesBound(rw, rates[rw.Baseline])
+		}
 	}
+}
+
+// storesBound notes, for a missed target measured against a rate, the
+// most this machine could do if only PostgreSQL and Redis cost CPU: their
+// CPU per operation, measured in the row, across every core. A bound
+// under the target proves the target out of reach on this machine while
+// they share its cores.
+func (r *report) storesBound(rw *row, base float64) {
+	if _, own := rw.Result.Values["ratio"]; own || base <= 0 || rw.Result.Rate <= 0 || r.Machine.Cores == 0 {
+		return
+	}
+	us := (rw.CPU.Postgres + rw.CPU.Redis) / 100 / rw.Result.Rate * 1e6
+	if us <= 0 {
+		return
+	}
+	most := float64(r.Machine.Cores) * 1e6 / us
+	rw.Result.Notes = append(rw.Result.Notes, fmt.Sprintf(
+		"PostgreSQL and Redis used %.0f µs of CPU per operation: %d cores could do at most %.0f/s, %.2f of %s, if Siyu, the generator and the network cost nothing",
+		us, r.Machine.Cores, most, most/base, rw.Baseline))
 }
 
 func (r *report) failed() bool {

@@ -37,6 +37,7 @@ const (
 	scNotify           = "payment notification"
 	scFanout           = "ping during campaign fan-out"
 	scWinNaive         = "flash sale: win vs naive"
+	scBarePlan         = "ping while PostgreSQL plans (bare SQL)"
 )
 
 // scenarios lists every measurement in the order they run: baselines first.
