@@ -261,14 +261,21 @@ func (s *Service) receipt(ctx context.Context, memberID, orderID string) (Receip
 	if r.Status != StatusPending || !s.now().Before(r.ExpiresAt) {
 		return Receipt{}, fmt.Errorf("%w: it is %s", ErrNotPayable, r.Status)
 	}
+	if r.PayerOpenID == "" {
+		// A flash-sale order whose buyer the batch that stored it could
+		// not look up: the payer is the caller, asked again now.
+		if r.PayerOpenID, err = s.cfg.Members.OpenID(ctx, memberID); err != nil {
+			return Receipt{}, fmt.Errorf("openid of %s: %w", memberID, err)
+		}
+	}
 	params, err := s.pay.Prepay(ctx, PrepayRequest{OutTradeNo: r.OutTradeNo, Description: r.Description, Total: r.Total,
 		OpenID: r.PayerOpenID, TimeExpire: r.ExpiresAt, Attach: attach(r)})
 	if err != nil {
 		return Receipt{}, fmt.Errorf("%w: %w", ErrPaymentUnavailable, err)
 	}
 	prepayID := strings.TrimPrefix(params.Package, "prepay_id=")
-	if _, err := s.db.NewUpdate().Model((*orderRow)(nil)).Set("prepay_id = ?", prepayID).Set("updated_at = ?", s.now()).
-		Where("id = ?", r.ID).Exec(ctx); err != nil {
+	if _, err := s.db.NewUpdate().Model((*orderRow)(nil)).Set("prepay_id = ?", prepayID).Set("payer_openid = ?", r.PayerOpenID).
+		Set("updated_at = ?", s.now()).Where("id = ?", r.ID).Exec(ctx); err != nil {
 		return Receipt{}, fmt.Errorf("store prepay id: %w", err)
 	}
 	return Receipt{Order: r.order(items), Pay: params}, nil

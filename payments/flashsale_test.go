@@ -420,3 +420,60 @@ func TestPersistClaimsOverlapping(t *testing.T) {
 		}
 	})
 }
+
+// forgetful is a directory whose batch lookup misses one member, as when
+// the member row is read from a replica that lags.
+type forgetful struct {
+	payers
+	missing string
+}
+
+func (f *forgetful) Payers(ctx context.Context, ids []string) (map[string]Payer, error) {
+	out, err := f.payers.Payers(ctx, ids)
+	delete(out, f.missing)
+	return out, err
+}
+
+// TestFlashSaleWinWithoutOpenIDIsPayable: a win stored without its
+// buyer's openid (the batch lookup missed the member) is still paid: the
+// pay call asks for the openid again and stores it.
+func TestFlashSaleWinWithoutOpenIDIsPayable(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		h := newHarness(t, db, options{})
+		ctx := context.Background()
+		f := h.flashSale(t, 5, 1)
+		dir := &forgetful{payers: payers{members: members{inviters: map[string]string{}}}, missing: "m1"}
+		svc, err := New(Config{DB: db, Catalog: h.cat, Pay: h.pay, Members: dir, Shows: h.shows, Shipping: h.ship,
+			NotifyURL: notifyURL, RefundNotifyURL: refundURL, Now: h.clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := h.cat.Claim(ctx, catalog.ClaimRequest{FlashSaleID: f.ID, MemberID: "m1", Quantity: 1, Attached: marshal(addr)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.PersistClaims(ctx, []catalog.Claim{c}); err != nil {
+			t.Fatal(err)
+		}
+		openID := func() string {
+			t.Helper()
+			var id string
+			if err := db.NewSelect().Table("orders").Column("payer_openid").Where("id = ?", c.ID).Scan(ctx, &id); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		if got := openID(); got != "" {
+			t.Fatalf("stored with openid %q", got)
+		}
+		r, err := svc.Pay(ctx, "m1", c.ID)
+		if err != nil || r.Pay.PaySign == "" {
+			t.Fatalf("pay: %+v %v", r, err)
+		}
+		if got := openID(); got != "o_m1" {
+			t.Fatalf("after paying, openid %q", got)
+		}
+		h.payInSandbox(t, r)
+		eventually(t, 5*time.Second, "paid", func() bool { return h.status(t, c.ID).Status == StatusPaid })
+	})
+}
