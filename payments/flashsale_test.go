@@ -355,11 +355,7 @@ func TestPersistClaimsOverlapping(t *testing.T) {
 		ctx := context.Background()
 		f := h.flashSale(t, 300, 1)
 		dir := &payers{members: members{inviters: map[string]string{"m0001": "inviter-1"}}}
-		svc, err := New(Config{DB: db, Catalog: h.cat, Pay: h.pay, Members: dir, Shows: h.shows, Shipping: h.ship,
-			NotifyURL: notifyURL, RefundNotifyURL: refundURL, Now: h.clk.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
+		svc := h.withMembers(t, dir)
 		var claims []catalog.Claim
 		for i := range 300 {
 			c, err := h.cat.Claim(ctx, catalog.ClaimRequest{FlashSaleID: f.ID, MemberID: fmt.Sprintf("m%04d", i), Quantity: 1, Attached: marshal(addr)})
@@ -443,11 +439,7 @@ func TestFlashSaleWinWithoutOpenIDIsPayable(t *testing.T) {
 		ctx := context.Background()
 		f := h.flashSale(t, 5, 1)
 		dir := &forgetful{payers: payers{members: members{inviters: map[string]string{}}}, missing: "m1"}
-		svc, err := New(Config{DB: db, Catalog: h.cat, Pay: h.pay, Members: dir, Shows: h.shows, Shipping: h.ship,
-			NotifyURL: notifyURL, RefundNotifyURL: refundURL, Now: h.clk.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
+		svc := h.withMembers(t, dir)
 		c, err := h.cat.Claim(ctx, catalog.ClaimRequest{FlashSaleID: f.ID, MemberID: "m1", Quantity: 1, Attached: marshal(addr)})
 		if err != nil {
 			t.Fatal(err)

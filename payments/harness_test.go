@@ -193,6 +193,18 @@ func newHarness(t *testing.T, db *bun.DB, o options) *harness {
 	return h
 }
 
+// withMembers returns another Service over the harness's stores and
+// WeChat Pay, with its own member directory.
+func (h *harness) withMembers(t *testing.T, dir Members) *Service {
+	t.Helper()
+	svc, err := New(Config{DB: h.db, Catalog: h.cat, Pay: h.pay, Members: dir, Shows: h.shows, Shipping: h.ship,
+		NotifyURL: notifyURL, RefundNotifyURL: refundURL, Now: h.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
 // product creates a published product with one SKU.
 func (h *harness) product(t *testing.T, price int64, stock int) catalog.SKU {
 	t.Helper()
