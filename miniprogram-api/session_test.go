@@ -19,12 +19,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/silenceper/wechat/v2/cache"
-	wxmp "github.com/silenceper/wechat/v2/miniprogram"
-	wxconfig "github.com/silenceper/wechat/v2/miniprogram/config"
 	"github.com/uptrace/bun"
 
-	"github.com/siyu-live/siyu/accesstoken"
 	"github.com/siyu-live/siyu/community"
 	"github.com/siyu-live/siyu/edge"
 	miniprogramapi "github.com/siyu-live/siyu/miniprogram-api"
@@ -149,15 +145,7 @@ func newShop(t *testing.T, db *bun.DB, limits community.LoginLimits) *shop {
 	}
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { rdb.Close() })
-	tokens, err := accesstoken.New(accesstoken.Config{
-		Name: "miniprogram:" + miniprogram.DefaultAppID, Redis: rdb, Now: clk.Now, RefreshBefore: 5 * time.Minute, Logger: log,
-		Fetch: accesstoken.StableToken(miniprogram.DefaultAppID, miniprogram.DefaultAppSecret),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wx := wxmp.NewMiniProgram(&wxconfig.Config{AppID: miniprogram.DefaultAppID, AppSecret: miniprogram.DefaultAppSecret, Cache: cache.NewMemory()})
-	wx.SetAccessTokenContextHandle(tokens)
+	wx, tokens := miniProgram(t, rdb, miniprogram.DefaultAppID, miniprogram.DefaultAppSecret, clk.Now, log)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	members, err := community.NewMembers(community.MembersConfig{

@@ -16,9 +16,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/silenceper/wechat/v2/cache"
-	wxmp "github.com/silenceper/wechat/v2/miniprogram"
-	wxconfig "github.com/silenceper/wechat/v2/miniprogram/config"
 	"github.com/uptrace/bun"
 
 	"github.com/siyu-live/siyu/edge"
@@ -62,8 +59,6 @@ func newStudio(t *testing.T, db *bun.DB) *studio {
 		t.Fatal(err)
 	}
 	servePlatform(t, "api.weixin.qq.com", mp)
-	set := mp.Settings()
-	wx := wxmp.NewMiniProgram(&wxconfig.Config{AppID: set[miniprogram.SettingAppID], AppSecret: set[miniprogram.SettingAppSecret], Cache: cache.NewMemory()})
 	lk := testsupport.StartLiveKit(t, testsupport.LiveKitOptions{})
 	ropt, err := redis.ParseURL(testsupport.Redis(t))
 	if err != nil {
@@ -71,6 +66,9 @@ func newStudio(t *testing.T, db *bun.DB) *studio {
 	}
 	rdb := redis.NewClient(ropt)
 	t.Cleanup(func() { rdb.Close() })
+	log := slog.New(slog.DiscardHandler)
+	set := mp.Settings()
+	wx, _ := miniProgram(t, rdb, set[miniprogram.SettingAppID], set[miniprogram.SettingAppSecret], time.Now, log)
 	kit := live.NewLiveKit(lk.HTTPURL, lk.APIKey, lk.APISecret)
 	svc, err := live.New(live.Config{DB: db, Redis: rdb, Rooms: kit, Recorder: kit, Ingresses: kit,
 		LiveKitURL: lk.URL, APIKey: lk.APIKey, APISecret: lk.APISecret,
@@ -78,7 +76,6 @@ func newStudio(t *testing.T, db *bun.DB) *studio {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.DiscardHandler)
 	app := edge.New(edge.Config{Logger: log, Registry: prometheus.NewRegistry(), ConsoleOrigin: "http://localhost:8080"})
 	api := miniprogramapi.New(miniprogramapi.Config{Logger: log, Sessions: viewerSessions{}, Shows: svc})
 	if err := api.Mount(app, edge.NewDoc("test", "0", "")); err != nil {
