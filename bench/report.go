@@ -92,7 +92,8 @@ func (r *report) resolve() {
 // every core), then if each request also cost the machine what one
 // operation of the baseline costs (baseUs: a /ping does strictly less
 // than any route). A bound under the target proves it out of reach on
-// this machine while the stores share its cores.
+// this machine while the stores share its cores; a row whose bounds are
+// both above its target gets no note, as they prove nothing.
 func (r *report) storesBound(rw *row, base, baseUs float64) {
 	if _, own := rw.Result.Values["ratio"]; own || base <= 0 || rw.Result.Rate <= 0 || r.Machine.Cores == 0 {
 		return
@@ -102,6 +103,9 @@ func (r *report) storesBound(rw *row, base, baseUs float64) {
 		return
 	}
 	cores := float64(r.Machine.Cores) * 1e6
+	if cores/(us+baseUs)/base >= rw.Target {
+		return
+	}
 	note := fmt.Sprintf("PostgreSQL and Redis used %.0f µs of CPU per operation: %d cores could do at most %.0f/s, %.2f of %s, if Siyu, the generator and the network cost nothing",
 		us, r.Machine.Cores, cores/us, cores/us/base, rw.Baseline)
 	if baseUs > 0 {
