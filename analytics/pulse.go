@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,15 +77,41 @@ type ChatLine struct {
 	Text     string             `json:"text"`
 	Status   live.CommentStatus `json:"status"`
 	At       time.Time          `json:"at"`
+	// StoredAt is when the comment was stored: the feed's order.
+	StoredAt time.Time `json:"-"`
 }
 
-// CommentsAfter returns a show's comments after the comment with id after
-// (the latest limit when empty), oldest first, at most limit (≤ 200).
-// Hidden comments are included, so moderators see what was held back;
-// deleted ones are not.
+// StoreSkew is how long before the latest comment a reader has seen
+// another may still be stored and become visible: moderators on every
+// replica store their own batches, each stamped just before its commit,
+// by their own clocks. Readers following stored comments look back this
+// far each time and drop the comments they already have.
+const StoreSkew = 10 * time.Second
+
+// maxFeedLines bounds one read of the feed.
+const maxFeedLines = 5000
+
+// CommentsAfter returns the latest limit of a show's comments, oldest
+// first, when after is empty. Otherwise it returns what a reader holding
+// the comment with id after may lack: the comments stored since StoreSkew
+// before that one, in the order stored, so it repeats some the reader has
+// (readers drop them by id) but never misses one stored later with an
+// earlier id. Hidden comments are included, so moderators see what was
+// held back; deleted ones are not. limit is at most 5000.
 func (s *Service) CommentsAfter(ctx context.Context, showID, after string, limit int) ([]ChatLine, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 200
+	if limit <= 0 || limit > maxFeedLines {
+		limit = maxFeedLines
+	}
+	if after != "" {
+		var at []time.Time
+		if err := s.db.NewSelect().Table("comments").Column("stored_at").
+			Where("id = ? AND show_id = ? AND stored_at IS NOT NULL", after, showID).Scan(ctx, &at); err != nil {
+			return nil, fmt.Errorf("analytics: find comment %s: %w", after, err)
+		}
+		if len(at) == 1 {
+			return s.CommentsStoredSince(ctx, showID, at[0].Add(-StoreSkew), limit)
+		}
+		// A comment of another show, or none: everything after its id.
 	}
 	var rows []live.Comment
 	q := s.db.NewSelect().Model(&rows).Where("show_id = ? AND status <> ?", showID, live.CommentDeleted).Limit(int64(limit))
@@ -96,16 +123,34 @@ func (s *Service) CommentsAfter(ctx context.Context, showID, after string, limit
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("analytics: read comments: %w", err)
 	}
+	if after == "" {
+		slices.Reverse(rows)
+	}
+	return chatLines(rows), nil
+}
+
+// CommentsStoredSince returns a show's comments stored at or after since,
+// in the order stored (then by id), at most limit (≤ 5000). Hidden
+// comments are included; deleted ones are not.
+func (s *Service) CommentsStoredSince(ctx context.Context, showID string, since time.Time, limit int) ([]ChatLine, error) {
+	if limit <= 0 || limit > maxFeedLines {
+		limit = maxFeedLines
+	}
+	var rows []live.Comment
+	if err := s.db.NewSelect().Model(&rows).
+		Where("show_id = ? AND stored_at >= ? AND status <> ?", showID, since.UTC(), live.CommentDeleted).
+		OrderExpr("stored_at ASC, id ASC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("analytics: read stored comments: %w", err)
+	}
+	return chatLines(rows), nil
+}
+
+func chatLines(rows []live.Comment) []ChatLine {
 	out := make([]ChatLine, len(rows))
 	for i, r := range rows {
-		out[i] = ChatLine{ID: r.ID, MemberID: r.MemberID, Nickname: r.Nickname, Text: r.Text, Status: r.Status, At: r.CreatedAt.UTC()}
+		out[i] = ChatLine{ID: r.ID, MemberID: r.MemberID, Nickname: r.Nickname, Text: r.Text, Status: r.Status, At: r.CreatedAt.UTC(), StoredAt: r.StoredAt.UTC()}
 	}
-	if after == "" {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
-	}
-	return out, nil
+	return out
 }
 
 // OrderLine is an order as the control room shows it.

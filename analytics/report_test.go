@@ -305,6 +305,39 @@ func TestScriptedShow(t *testing.T) {
 			}
 		})
 
+		t.Run("feed", func(t *testing.T) {
+			latest, err := s.w.analytics.CommentsAfter(s.ctx, s.showID, "", 50)
+			if err != nil || len(latest) != 5 {
+				t.Fatalf("latest comments: %d, %v; want the 5 not deleted", len(latest), err)
+			}
+			last := latest[len(latest)-1]
+			// Another replica's moderator commits a comment posted before
+			// all of them, a second after the last one was stored.
+			late := &live.Comment{ID: "0-late", ShowID: s.showID, MemberID: "m1", Nickname: "N_m1", Text: "迟到", Status: live.CommentVisible,
+				CreatedAt: live0, StoredAt: last.StoredAt.Add(time.Second)}
+			if _, err := s.w.db.NewInsert().Model(late).Exec(s.ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if _, err := s.w.db.NewDelete().Model(late).WherePK().Exec(s.ctx); err != nil {
+					t.Fatal(err)
+				}
+			}()
+			after, err := s.w.analytics.CommentsAfter(s.ctx, s.showID, last.ID, 0)
+			if err != nil || len(after) == 0 || after[len(after)-1].ID != late.ID {
+				t.Fatalf("after %s: %+v, %v; want the late comment last", last.ID, after, err)
+			}
+			for i := 1; i < len(after); i++ {
+				if after[i].StoredAt.Before(after[i-1].StoredAt) {
+					t.Errorf("after %s: %s stored before %s yet listed after it", last.ID, after[i].ID, after[i-1].ID)
+				}
+			}
+			since, err := s.w.analytics.CommentsStoredSince(s.ctx, s.showID, last.StoredAt.Add(time.Millisecond), 0)
+			if err != nil || len(since) != 1 || since[0].ID != late.ID || !since[0].StoredAt.Equal(late.StoredAt) {
+				t.Fatalf("stored since the last: %+v, %v; want only the late comment", since, err)
+			}
+		})
+
 		r, err := s.w.analytics.Report(s.ctx, s.showID)
 		if err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -17,6 +18,7 @@ type Analytics interface {
 	Report(ctx context.Context, showID string) (analytics.Report, error)
 	Pulse(ctx context.Context, showID string) (analytics.Pulse, error)
 	CommentsAfter(ctx context.Context, showID, after string, limit int) ([]analytics.ChatLine, error)
+	CommentsStoredSince(ctx context.Context, showID string, since time.Time, limit int) ([]analytics.ChatLine, error)
 	RecentOrders(ctx context.Context, showID string, limit int) ([]analytics.OrderLine, error)
 	ExportOrders(ctx context.Context, showID string, w io.Writer) error
 	ExportComments(ctx context.Context, showID string, w io.Writer) error

@@ -1,11 +1,13 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"encoding/xml"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,21 +32,20 @@ func (f *feed) Pulse(context.Context, string) (analytics.Pulse, error) {
 	return f.pulse, nil
 }
 
-func (f *feed) CommentsAfter(_ context.Context, _ string, after string, limit int) ([]analytics.ChatLine, error) {
+func (f *feed) CommentsStoredSince(_ context.Context, _ string, since time.Time, limit int) ([]analytics.ChatLine, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if after == "" {
-		if len(f.comments) == 0 {
-			return nil, nil
-		}
-		n := min(limit, len(f.comments))
-		return append([]analytics.ChatLine(nil), f.comments[len(f.comments)-n:]...), nil
-	}
 	var out []analytics.ChatLine
 	for _, c := range f.comments {
-		if c.ID > after {
+		if !c.StoredAt.Before(since) {
 			out = append(out, c)
 		}
+	}
+	slices.SortFunc(out, func(a, b analytics.ChatLine) int {
+		return cmp.Or(a.StoredAt.Compare(b.StoredAt), cmp.Compare(a.ID, b.ID))
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
 	}
 	return out, nil
 }
@@ -75,13 +76,14 @@ func next(t *testing.T, ch chan pulseEvent) pulseEvent {
 }
 
 // TestPulseHub: a room sends its numbers once and again only when they
-// change, each comment once (none from before the listener came), and the
-// orders when they change; its poller stops with its last listener.
+// change, each comment once (none from before the listener came, and one
+// stored late with an earlier id and stamp too), and the orders when they
+// change; its poller stops with its last listener.
 func TestPulseHub(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	h := newPulseHub(10*time.Millisecond, stop)
-	f := &feed{pulse: analytics.Pulse{Viewers: 3}, comments: []analytics.ChatLine{{ID: "c1", Text: "before"}}}
+	f := &feed{pulse: analytics.Pulse{Viewers: 3}, comments: []analytics.ChatLine{{ID: "c1", Text: "before", StoredAt: time.Now()}}}
 	log := slog.New(slog.DiscardHandler)
 	ch, unsubscribe, err := h.subscribe(t.Context(), f, log, "show-1")
 	if err != nil {
@@ -95,7 +97,7 @@ func TestPulseHub(t *testing.T) {
 		t.Fatalf("second event %s %s", e.name, e.data)
 	}
 	f.change(func(f *feed) {
-		f.comments = append(f.comments, analytics.ChatLine{ID: "c2", Text: "hello"})
+		f.comments = append(f.comments, analytics.ChatLine{ID: "c2", Text: "hello", StoredAt: time.Now()})
 		f.orders = []analytics.OrderLine{{ID: "o1", Total: 8800, Status: "pending"}}
 	})
 	got := map[string]pulseEvent{}
@@ -113,6 +115,14 @@ func TestPulseHub(t *testing.T) {
 	f.change(func(f *feed) { f.pulse.Likes = 9 })
 	if e := next(t, ch); e.name != "pulse" || !strings.Contains(string(e.data), `"likes":9`) {
 		t.Fatalf("after likes: %s %s", e.name, e.data)
+	}
+	// Another replica's moderator commits a comment posted before c2,
+	// stamped by a clock two seconds behind.
+	f.change(func(f *feed) {
+		f.comments = append(f.comments, analytics.ChatLine{ID: "c0", Text: "late", StoredAt: time.Now().Add(-2 * time.Second)})
+	})
+	if e := next(t, ch); e.name != "comments" || e.id != "c0" || strings.Contains(string(e.data), `"c2"`) {
+		t.Fatalf("after a late comment: %s %s (id %s)", e.name, e.data, e.id)
 	}
 	select {
 	case e := <-ch:

@@ -35,12 +35,15 @@ type pulseEvent struct {
 // pulseSource is what a room polls (*analytics.Service).
 type pulseSource interface {
 	Pulse(ctx context.Context, showID string) (analytics.Pulse, error)
-	CommentsAfter(ctx context.Context, showID, after string, limit int) ([]analytics.ChatLine, error)
+	CommentsStoredSince(ctx context.Context, showID string, since time.Time, limit int) ([]analytics.ChatLine, error)
 	RecentOrders(ctx context.Context, showID string, limit int) ([]analytics.OrderLine, error)
 }
 
 // recentOrders is how many orders the control room lists.
 const recentOrders = 10
+
+// feedLines is how many new comments one refresh sends at most.
+const feedLines = 200
 
 // pulseHub runs one poller per watched show.
 type pulseHub struct {
@@ -52,8 +55,12 @@ type pulseHub struct {
 
 // pulseRoom is one show's poller and who listens to it.
 type pulseRoom struct {
-	subs    map[chan pulseEvent]struct{}
-	cursor  string // the last comment sent
+	subs map[chan pulseEvent]struct{}
+	// since is the latest stored_at of the comments sent (or when the room
+	// opened); sent holds the comments sent that were stored in the
+	// analytics.StoreSkew before it, which the next read meets again.
+	since   time.Time
+	sent    map[string]time.Time
 	orders  string // the orders last sent, as JSON
 	pulse   string // the numbers last sent, as JSON
 	cancel  context.CancelFunc
@@ -64,22 +71,26 @@ func newPulseHub(every time.Duration, stop <-chan struct{}) *pulseHub {
 	return &pulseHub{every: every, stop: stop, rooms: map[string]*pulseRoom{}}
 }
 
-// subscribe adds a listener to a show's room, starting its poller. The
-// room's comment cursor is set before it returns, so a comment is either
-// before the cursor (the caller catches up on it) or sent to the listener.
+// subscribe adds a listener to a show's room, starting its poller. A new
+// room counts the comments already stored as sent before it returns, so a
+// comment is either stored before the room opened (the caller catches up
+// on it) or sent to the listener.
 func (h *pulseHub) subscribe(ctx context.Context, src pulseSource, log *slog.Logger, showID string) (chan pulseEvent, func(), error) {
 	ch := make(chan pulseEvent, 64)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	room := h.rooms[showID]
 	if room == nil {
-		latest, err := src.CommentsAfter(ctx, showID, "", 1)
+		room = &pulseRoom{subs: map[chan pulseEvent]struct{}{}, since: time.Now(), sent: map[string]time.Time{}}
+		recent, err := src.CommentsStoredSince(ctx, showID, room.since.Add(-analytics.StoreSkew), 0)
 		if err != nil {
 			return nil, nil, err
 		}
-		room = &pulseRoom{subs: map[chan pulseEvent]struct{}{}}
-		if len(latest) == 1 {
-			room.cursor = latest[0].ID
+		for _, c := range recent {
+			room.sent[c.ID] = c.StoredAt
+			if c.StoredAt.After(room.since) {
+				room.since = c.StoredAt
+			}
 		}
 		h.rooms[showID] = room
 	}
@@ -126,10 +137,13 @@ func (h *pulseHub) refresh(ctx context.Context, src pulseSource, showID string, 
 	if err != nil {
 		return err
 	}
+	// Comments are read from StoreSkew before the latest sent, as one
+	// stored late with an earlier stamp may have appeared meanwhile; those
+	// already sent are dropped.
 	h.mu.Lock()
-	cursor := room.cursor
+	from, known := room.since.Add(-analytics.StoreSkew), len(room.sent)
 	h.mu.Unlock()
-	comments, err := src.CommentsAfter(ctx, showID, cursor, 200)
+	stored, err := src.CommentsStoredSince(ctx, showID, from, known+feedLines)
 	if err != nil {
 		return err
 	}
@@ -149,10 +163,9 @@ func (h *pulseHub) refresh(ctx context.Context, src pulseSource, showID string, 
 		room.pulse = string(pj)
 		out = append(out, pulseEvent{name: "pulse", data: pj})
 	}
-	if len(comments) > 0 {
-		room.cursor = comments[len(comments)-1].ID
+	if comments := room.unsent(stored); len(comments) > 0 {
 		cj, _ := json.Marshal(comments)
-		out = append(out, pulseEvent{name: "comments", id: room.cursor, data: cj})
+		out = append(out, pulseEvent{name: "comments", id: comments[len(comments)-1].ID, data: cj})
 	}
 	if string(oj) != room.orders {
 		room.orders = string(oj)
@@ -171,6 +184,33 @@ func (h *pulseHub) refresh(ctx context.Context, src pulseSource, showID string, 
 	}
 	h.mu.Unlock()
 	return nil
+}
+
+// unsent returns the comments of stored the room has not sent (at most
+// feedLines), counts them as sent, and forgets the sent comments a read
+// can no longer meet. Called with h.mu held.
+func (room *pulseRoom) unsent(stored []analytics.ChatLine) []analytics.ChatLine {
+	var out []analytics.ChatLine
+	for _, c := range stored {
+		if _, ok := room.sent[c.ID]; ok {
+			continue
+		}
+		out = append(out, c)
+		room.sent[c.ID] = c.StoredAt
+		if c.StoredAt.After(room.since) {
+			room.since = c.StoredAt
+		}
+		if len(out) == feedLines {
+			break
+		}
+	}
+	floor := room.since.Add(-analytics.StoreSkew)
+	for id, at := range room.sent {
+		if at.Before(floor) {
+			delete(room.sent, id)
+		}
+	}
+	return out
 }
 
 // current returns the room's last numbers and orders, for a new listener.
@@ -218,7 +258,9 @@ func (a *API) streamPulse(c *fiber.Ctx) error {
 	}
 	var catchUp []analytics.ChatLine
 	if after != "" {
-		if catchUp, err = a.analytics.CommentsAfter(ctx, showID, after, 200); err != nil {
+		// From a little before the last comment the page has: it drops
+		// the ones it holds.
+		if catchUp, err = a.analytics.CommentsAfter(ctx, showID, after, 1000); err != nil {
 			unsubscribe()
 			return err
 		}

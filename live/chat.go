@@ -38,6 +38,10 @@ type Comment struct {
 	Status    CommentStatus `bun:"status,notnull"`
 	Reason    string        `bun:"reason,notnull"`
 	CreatedAt time.Time     `bun:"created_at,notnull"`
+	// StoredAt is when a moderator stored the comment: the order the
+	// control room's feed follows (ids follow the order comments were
+	// posted, and moderators on several replicas store them out of it).
+	StoredAt time.Time `bun:"stored_at,nullzero"`
 }
 
 // ChatComment is a comment as the room receives it in a chat batch. It is

@@ -37,6 +37,12 @@ func (w *ModerationWorker) finish(ctx context.Context, taken []takenComment) (in
 		}
 	}
 	rows := w.moderate(ctx, valid)
+	// Stamped as late as possible: the feed allows for the time between
+	// this and the commit (analytics.StoreSkew).
+	at := w.s.now().UTC()
+	for i := range rows {
+		rows[i].StoredAt = at
+	}
 	stored, err := storeComments(ctx, w.s.db, rows)
 	if err != nil {
 		// Unacknowledged, the comments are taken over and stored later.
