@@ -56,6 +56,26 @@ type application struct {
 	analytics *analytics.Service
 }
 
+// openApplication opens the stores of cfg, checks that the database is
+// migrated (or, with migrate, migrates it) and wires the application: what
+// every command running Siyu's services does first. release releases the
+// application and then its stores.
+func openApplication(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (a *application, release func(), err error) {
+	st, err := openStores(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := requireMigrated(ctx, st.db, migrate, log); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	if a, err = newApplication(cfg, log, st); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return a, func() { a.Close(); st.Close() }, nil
+}
+
 func newApplication(cfg Config, log *slog.Logger, st *stores) (*application, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

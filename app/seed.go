@@ -28,19 +28,11 @@ func cmdSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return &ConfigError{"SIYU_ENV", "seed writes demo data and its demo credentials; it is refused in prod (create the first owner with `siyu staff create`)"}
 	}
 	log := newLogger(cfg, stderr)
-	st, err := openStores(ctx, cfg, log)
+	a, closeApp, err := openApplication(ctx, cfg, log, false)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := requireMigrated(ctx, st.db, false, log); err != nil {
-		return err
-	}
-	a, err := newApplication(cfg, log, st)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+	defer closeApp()
 	for _, step := range a.seedSteps() {
 		if err := step.run(ctx, stdout); err != nil {
 			return fmt.Errorf("seed %s: %w", step.name, err)

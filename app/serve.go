@@ -21,19 +21,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	st, err := openStores(ctx, cfg, log)
+	a, closeApp, err := openApplication(ctx, cfg, log, *migrate)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := requireMigrated(ctx, st.db, *migrate, log); err != nil {
-		return err
-	}
-	a, err := newApplication(cfg, log, st)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+	defer closeApp()
 	app, err := a.httpApp()
 	if err != nil {
 		return err

@@ -15,18 +15,10 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	st, err := openStores(ctx, cfg, log)
+	a, closeApp, err := openApplication(ctx, cfg, log, false)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := requireMigrated(ctx, st.db, false, log); err != nil {
-		return err
-	}
-	a, err := newApplication(cfg, log, st)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+	defer closeApp()
 	return a.runWorker(ctx)
 }
