@@ -1,9 +1,9 @@
 package miniprogramapi
 
 import (
+	"bytes"
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -28,20 +28,21 @@ func (a *API) member(h ...fiber.Handler) []fiber.Handler {
 // requireMember accepts "Authorization: Bearer <token>" and stores the
 // member's ID for the handlers; anything else is 401.
 func (a *API) requireMember(c *fiber.Ctx) error {
-	auth := c.Get(fiber.HeaderAuthorization)
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || token == "" {
+	// The header's bytes as fasthttp holds them: a remembered token is
+	// looked up without a copy (fiber's Get would make one).
+	raw := c.Request().Header.Peek(fiber.HeaderAuthorization)
+	token, ok := bytes.CutPrefix(raw, []byte("Bearer "))
+	if !ok || len(token) == 0 {
 		return &edge.Problem{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "send the session token as Authorization: Bearer <token>"}
 	}
 	id, ok := a.sessionCache.get(token)
 	if !ok {
+		tok := string(token)
 		var err error
-		if id, err = a.sessions.Authenticate(c.UserContext(), token); err != nil {
+		if id, err = a.sessions.Authenticate(c.UserContext(), tok); err != nil {
 			return err
 		}
-		// The token points into fasthttp's request buffer, which the next
-		// request on the connection overwrites: the cache keeps a copy.
-		a.sessionCache.put(strings.Clone(token), id)
+		a.sessionCache.put(tok, id)
 	}
 	c.Locals(memberKey, id)
 	return c.Next()

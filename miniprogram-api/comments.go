@@ -48,7 +48,7 @@ type acceptedComment struct {
 // postComment takes a comment to a live show.
 func (a *API) postComment(c *fiber.Ctx) error {
 	var req postCommentRequest
-	if err := c.BodyParser(&req); err != nil {
+	if err := decodeBody(c, &req); err != nil {
 		return edge.BadRequest("invalid_json", "the body must be {\"text\": \"…\"}")
 	}
 	cm, err := a.shows.PostComment(c.UserContext(), c.Params("id"), memberID(c), req.Text)

@@ -91,20 +91,22 @@ func cannedError(err error) canned {
 // write answers the request with the error, as the error handler would.
 func (e canned) write(c *fiber.Ctx) error {
 	id := edge.RequestID(c)
-	b := make([]byte, 0, len(e.head)+len(id)+len(e.tail)+2)
-	b = append(b, e.head...)
+	c.Status(e.status)
+	res := c.Response()
+	res.Header.SetContentType(fiber.MIMEApplicationJSON)
+	// Written straight into the response's buffer: no answer of its own.
+	res.ResetBody()
+	res.AppendBody(e.head)
 	if plainID(id) {
-		b = append(b, '"')
-		b = append(b, id...)
-		b = append(b, '"')
+		res.AppendBodyString(`"`)
+		res.AppendBodyString(id)
+		res.AppendBodyString(`"`)
 	} else {
 		q, _ := json.Marshal(id)
-		b = append(b, q...)
+		res.AppendBody(q)
 	}
-	b = append(b, e.tail...)
-	c.Status(e.status)
-	c.Response().Header.SetContentType(fiber.MIMEApplicationJSON)
-	return c.Send(b)
+	res.AppendBody(e.tail)
+	return nil
 }
 
 // plainID reports whether a request id needs no JSON escaping (ours are

@@ -2,7 +2,6 @@ package miniprogramapi
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
@@ -64,14 +63,11 @@ type refundsBody struct {
 	Refunds []payments.Refund `json:"refunds"`
 }
 
-// decodeBody reads a JSON body into v.
+// decodeBody reads a JSON body into v with the app's JSON decoder, as
+// fiber's BodyParser would without looking at the Content-Type first: the
+// shopper API takes JSON only.
 func decodeBody(c *fiber.Ctx, v any) error {
-	return decodeJSON(c.Body(), v)
-}
-
-// decodeJSON reads JSON into v; bad JSON is a 400 invalid_json.
-func decodeJSON(b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := c.App().Config().JSONDecoder(c.Body(), v); err != nil {
 		return edge.BadRequest("invalid_json", "the body must be a JSON object: "+err.Error())
 	}
 	return nil

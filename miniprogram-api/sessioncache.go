@@ -40,13 +40,14 @@ func newSessionCache(ttl time.Duration) *sessionCache {
 	return &sessionCache{ttl: ttl, now: time.Now, entries: map[string]sessionEntry{}}
 }
 
-// get returns the member of a token remembered and still fresh.
-func (c *sessionCache) get(token string) (string, bool) {
+// get returns the member of a token remembered and still fresh. The
+// token may point into a request buffer: it is only read.
+func (c *sessionCache) get(token []byte) (string, bool) {
 	if c == nil {
 		return "", false
 	}
 	c.mu.Lock()
-	e, ok := c.entries[token]
+	e, ok := c.entries[string(token)]
 	c.mu.Unlock()
 	if !ok || !c.now().Before(e.until) {
 		return "", false

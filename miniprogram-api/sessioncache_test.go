@@ -19,15 +19,15 @@ func TestSessionCache(t *testing.T) {
 	}{
 		{"a remembered token answers for at least half the TTL and never past it", func(t *testing.T, c *sessionCache) {
 			c.put("sym_a", "m1")
-			if id, ok := c.get("sym_a"); !ok || id != "m1" {
+			if id, ok := c.get([]byte("sym_a")); !ok || id != "m1" {
 				t.Fatalf("get = %q %v", id, ok)
 			}
 			now = now.Add(5 * time.Second)
-			if _, ok := c.get("sym_a"); !ok {
+			if _, ok := c.get([]byte("sym_a")); !ok {
 				t.Fatal("forgotten before half the TTL")
 			}
 			now = now.Add(5 * time.Second)
-			if _, ok := c.get("sym_a"); ok {
+			if _, ok := c.get([]byte("sym_a")); ok {
 				t.Fatal("still answered at the TTL")
 			}
 		}},
@@ -38,7 +38,7 @@ func TestSessionCache(t *testing.T) {
 			now = now.Add(7500 * time.Millisecond)
 			left := 0
 			for i := range 1000 {
-				if _, ok := c.get(fmt.Sprintf("sym_%d", i)); ok {
+				if _, ok := c.get([]byte(fmt.Sprintf("sym_%d", i))); ok {
 					left++
 				}
 			}
@@ -48,14 +48,14 @@ func TestSessionCache(t *testing.T) {
 			}
 		}},
 		{"an unknown token is not answered", func(t *testing.T, c *sessionCache) {
-			if _, ok := c.get("sym_nobody"); ok {
+			if _, ok := c.get([]byte("sym_nobody")); ok {
 				t.Fatal("answered")
 			}
 		}},
 		{"forget drops a token at once", func(t *testing.T, c *sessionCache) {
 			c.put("sym_b", "m2")
 			c.forget("sym_b")
-			if _, ok := c.get("sym_b"); ok {
+			if _, ok := c.get([]byte("sym_b")); ok {
 				t.Fatal("answered after forget")
 			}
 		}},
@@ -66,7 +66,7 @@ func TestSessionCache(t *testing.T) {
 			if len(c.entries) > sessionCacheSize {
 				t.Fatalf("holds %d", len(c.entries))
 			}
-			if _, ok := c.get(fmt.Sprintf("sym_%d", sessionCacheSize+9)); !ok {
+			if _, ok := c.get([]byte(fmt.Sprintf("sym_%d", sessionCacheSize+9))); !ok {
 				t.Fatal("the newest token was dropped")
 			}
 		}},
@@ -85,7 +85,7 @@ func TestSessionCacheOff(t *testing.T) {
 	}
 	c.put("sym_a", "m1")
 	c.forget("sym_a")
-	if _, ok := c.get("sym_a"); ok {
+	if _, ok := c.get([]byte("sym_a")); ok {
 		t.Fatal("a nil cache answered")
 	}
 }

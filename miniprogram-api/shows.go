@@ -199,7 +199,7 @@ type likesBody struct {
 // likeShow adds the member's likes.
 func (a *API) likeShow(c *fiber.Ctx) error {
 	var req likeRequest
-	if err := c.BodyParser(&req); err != nil {
+	if err := decodeBody(c, &req); err != nil {
 		return edge.BadRequest("invalid_json", "the body must be {\"count\": n}")
 	}
 	total, err := a.shows.Like(c.UserContext(), c.Params("id"), memberID(c), req.Count)
