@@ -263,9 +263,16 @@ func (s *Service) receipt(ctx context.Context, memberID, orderID string) (Receip
 	}
 	if r.PayerOpenID == "" {
 		// A flash-sale order whose buyer the batch that stored it could
-		// not look up: the payer is the caller, asked again now.
+		// not look up: the payer is the caller, asked again now, and so
+		// is who invited them (first touch: the same answer as then), so
+		// the commission is not lost.
 		if r.PayerOpenID, err = s.cfg.Members.OpenID(ctx, memberID); err != nil {
 			return Receipt{}, fmt.Errorf("openid of %s: %w", memberID, err)
+		}
+		if r.InviterID == "" {
+			if r.InviterID, err = s.cfg.Members.Inviter(ctx, memberID); err != nil {
+				return Receipt{}, fmt.Errorf("inviter of %s: %w", memberID, err)
+			}
 		}
 	}
 	params, err := s.pay.Prepay(ctx, PrepayRequest{OutTradeNo: r.OutTradeNo, Description: r.Description, Total: r.Total,
@@ -275,7 +282,7 @@ func (s *Service) receipt(ctx context.Context, memberID, orderID string) (Receip
 	}
 	prepayID := strings.TrimPrefix(params.Package, "prepay_id=")
 	if _, err := s.db.NewUpdate().Model((*orderRow)(nil)).Set("prepay_id = ?", prepayID).Set("payer_openid = ?", r.PayerOpenID).
-		Set("updated_at = ?", s.now()).Where("id = ?", r.ID).Exec(ctx); err != nil {
+		Set("inviter_id = ?", r.InviterID).Set("updated_at = ?", s.now()).Where("id = ?", r.ID).Exec(ctx); err != nil {
 		return Receipt{}, fmt.Errorf("store prepay id: %w", err)
 	}
 	return Receipt{Order: r.order(items), Pay: params}, nil

@@ -432,13 +432,14 @@ func (f *forgetful) Payers(ctx context.Context, ids []string) (map[string]Payer,
 
 // TestFlashSaleWinWithoutOpenIDIsPayable: a win stored without its
 // buyer's openid (the batch lookup missed the member) is still paid: the
-// pay call asks for the openid again and stores it.
+// pay call asks for the openid and the inviter again and stores them, so
+// the inviter's commission is kept.
 func TestFlashSaleWinWithoutOpenIDIsPayable(t *testing.T) {
 	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
 		h := newHarness(t, db, options{})
 		ctx := context.Background()
 		f := h.flashSale(t, 5, 1)
-		dir := &forgetful{payers: payers{members: members{inviters: map[string]string{}}}, missing: "m1"}
+		dir := &forgetful{payers: payers{members: members{inviters: map[string]string{"m1": "m9"}}}, missing: "m1"}
 		svc := h.withMembers(t, dir)
 		c, err := h.cat.Claim(ctx, catalog.ClaimRequest{FlashSaleID: f.ID, MemberID: "m1", Quantity: 1, Attached: marshal(addr)})
 		if err != nil {
@@ -447,23 +448,22 @@ func TestFlashSaleWinWithoutOpenIDIsPayable(t *testing.T) {
 		if err := svc.PersistClaims(ctx, []catalog.Claim{c}); err != nil {
 			t.Fatal(err)
 		}
-		openID := func() string {
+		payer := func() (openID, inviter string) {
 			t.Helper()
-			var id string
-			if err := db.NewSelect().Table("orders").Column("payer_openid").Where("id = ?", c.ID).Scan(ctx, &id); err != nil {
+			if err := db.NewSelect().Table("orders").Column("payer_openid", "inviter_id").Where("id = ?", c.ID).Scan(ctx, &openID, &inviter); err != nil {
 				t.Fatal(err)
 			}
-			return id
+			return openID, inviter
 		}
-		if got := openID(); got != "" {
-			t.Fatalf("stored with openid %q", got)
+		if openID, inviter := payer(); openID != "" || inviter != "" {
+			t.Fatalf("stored with openid %q, inviter %q", openID, inviter)
 		}
 		r, err := svc.Pay(ctx, "m1", c.ID)
 		if err != nil || r.Pay.PaySign == "" {
 			t.Fatalf("pay: %+v %v", r, err)
 		}
-		if got := openID(); got != "o_m1" {
-			t.Fatalf("after paying, openid %q", got)
+		if openID, inviter := payer(); openID != "o_m1" || inviter != "m9" {
+			t.Fatalf("after paying, openid %q, inviter %q", openID, inviter)
 		}
 		h.payInSandbox(t, r)
 		eventually(t, 5*time.Second, "paid", func() bool { return h.status(t, c.ID).Status == StatusPaid })
