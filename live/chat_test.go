@@ -52,7 +52,6 @@ func TestCommentModeration(t *testing.T) {
 			{"wechat review", "加微信领福利", nil, live.CommentHidden, "wechat:review:10001"},
 			{"check answers an error", "主播好", &fault.Rule{Path: "msg_sec_check", Errcode: -1, Errmsg: "system error", Times: 1}, live.CommentHidden, "check_unavailable"},
 			{"check unreachable", "主播好", &fault.Rule{Path: "msg_sec_check", Status: 502, Times: 1}, live.CommentHidden, "check_unavailable"},
-			{"check over its quota", "主播好", &fault.Rule{Path: "msg_sec_check", Errcode: 45011, Errmsg: "api minute-quota reach limit", Times: 1}, live.CommentHidden, "check_unavailable"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/siyu-live/siyu/live"
+	"github.com/siyu-live/siyu/sandbox/fault"
 	"github.com/siyu-live/siyu/testsupport"
 )
 
@@ -280,4 +281,80 @@ func TestModerationAfterEnd(t *testing.T) {
 			t.Fatal("the room of a show that ended is still read")
 		}
 	})
+}
+
+// TestCommentCheckQuota: a comment whose content check WeChat refuses for
+// its quota (errcode 45009 or 45011) is not hidden: it waits, and no
+// moderator asks WeChat again before the next calendar minute. Once the
+// minute has turned, a moderator takes the waiting comments over and
+// checks them.
+func TestCommentCheckQuota(t *testing.T) {
+	for _, errcode := range []int{45009, 45011} {
+		t.Run(fmt.Sprint(errcode), func(t *testing.T) {
+			testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+				clk := &clock{t: time.Now()}
+				h := newHarness(t, db, options{mutate: func(c *live.Config) {
+					c.Now, c.ModerationParallel, c.ModerationClaimAfter = clk.Now, 1, 300*time.Millisecond
+				}})
+				ctx := context.Background()
+				show := h.goLive(t, live.ModeWebRTC)
+				sfx := show.ID[len(show.ID)-6:]
+				post := func(i int, text string) string {
+					t.Helper()
+					m := fmt.Sprintf("m-q-%d-%s", i, sfx)
+					h.members.add(m)
+					c, err := h.svc.PostComment(ctx, show.ID, m, text)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return c.ID
+				}
+				storedCount := func() int64 {
+					t.Helper()
+					n, err := db.NewSelect().Model((*live.Comment)(nil)).Where("show_id = ?", show.ID).Count(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return n
+				}
+				platform.Faults().Add(fault.Rule{Path: "msg_sec_check", Errcode: errcode, Errmsg: "reach max api daily quota limit", Times: 1})
+				t.Cleanup(platform.Faults().Clear)
+				ids := []string{post(0, "主播好"), post(1, "这件有M码吗")}
+				if n := h.moderate(t); n != 0 || storedCount() != 0 {
+					t.Fatalf("finished %d, stored %d: the comments should wait for the quota", n, storedCount())
+				}
+				until, err := h.redis.Get(ctx, "live:contentcheck:paused").Int64()
+				if want := clk.Now().Truncate(time.Minute).Add(time.Minute).UnixMilli(); err != nil || until != want {
+					t.Fatalf("shared pause until %d (%v), want the next minute %d", until, err, want)
+				}
+				// Within the minute nobody asks WeChat: a check would now
+				// fail and hide the comment.
+				platform.Faults().Add(fault.Rule{Path: "msg_sec_check", Errcode: -1, Errmsg: "system error"})
+				ids = append(ids, post(2, "刚来"))
+				time.Sleep(400 * time.Millisecond)
+				if n := h.moderate(t); n != 0 || storedCount() != 0 {
+					t.Fatalf("during the pause finished %d, stored %d", n, storedCount())
+				}
+				backlog := h.redis.XLen(ctx, "live:{show:"+show.ID+"}:ingest").Val()
+				if backlog != 3 {
+					t.Fatalf("ingest stream holds %d comments, want the 3 waiting (they count in the backlog)", backlog)
+				}
+
+				platform.Faults().Clear()
+				clk.Add(time.Minute)
+				time.Sleep(400 * time.Millisecond)
+				if n := h.moderate(t); n != 3 {
+					t.Fatalf("after the minute finished %d, want 3", n)
+				}
+				for _, id := range ids {
+					if c := h.stored(t, id); c.Status != live.CommentVisible || c.Reason != "" {
+						t.Fatalf("comment %s stored %s (%s), want visible", id, c.Status, c.Reason)
+					}
+				}
+				if n := h.redis.XLen(ctx, "live:{show:"+show.ID+"}:ingest").Val(); n != 0 {
+					t.Fatalf("%d comments left in the ingest stream", n)
+				}
+			})
+		})
+	}
 }

@@ -2,13 +2,16 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/miniprogram/security"
+	"github.com/silenceper/wechat/v2/util"
 	"github.com/uptrace/bun"
 )
 
@@ -20,10 +23,28 @@ type Verdict struct {
 }
 
 // Moderator checks a comment's text for a member (WeChat's msg_sec_check).
-// An error means the check could not run; the comment is then hidden.
+// An error means the check could not run; the comment is then hidden,
+// unless the error wraps ErrCheckQuota: the comment is checked again
+// once the quota allows.
 type Moderator interface {
 	Check(ctx context.Context, openID, text string) (Verdict, error)
 }
+
+// ErrCheckQuota wraps a content check refused for its quota. WeChat allows
+// a mini-program 4,000 msg_sec_check calls a calendar minute and 2,000,000
+// a day, and answers errcode 45009 past either (45011 is the minute
+// quota's code elsewhere).
+var ErrCheckQuota = errors.New("live: content check quota used up")
+
+// The errcodes of a quota used up.
+const (
+	errcodeDailyQuota  = 45009
+	errcodeMinuteQuota = 45011
+)
+
+// checkPauseKey holds, in Unix ms, until when no moderator of any replica
+// asks for content checks: one was refused for the quota.
+const checkPauseKey = "live:contentcheck:paused"
 
 // TokenRetrier runs a WeChat call again, once, with a fresh access token
 // when WeChat refused the token (accesstoken.Cache does).
@@ -58,6 +79,10 @@ func (w *WeChatCheck) Check(ctx context.Context, openID, text string) (Verdict, 
 		err = w.tokens.Retry(ctx, call)
 	} else {
 		err = call(ctx)
+	}
+	var ce *util.CommonError
+	if errors.As(err, &ce) && (ce.ErrCode == errcodeDailyQuota || ce.ErrCode == errcodeMinuteQuota) {
+		return Verdict{}, fmt.Errorf("msg_sec_check: %w: %w", ErrCheckQuota, err)
 	}
 	if err != nil {
 		return Verdict{}, fmt.Errorf("msg_sec_check: %w", err)
@@ -161,25 +186,59 @@ func (s *Service) blocked(ctx context.Context, text string) (string, error) {
 
 // moderate decides whether a comment is shown: the blocklist first, then
 // WeChat's check. Anything that keeps the check from running hides the
-// comment (fails closed) and says why.
-func (s *Service) moderate(ctx context.Context, memberID string, m Member, memberErr error, text string) Verdict {
+// comment (fails closed) and says why, except the check's quota: while it
+// is used up, later is true and the comment waits to be checked again.
+func (s *Service) moderate(ctx context.Context, memberID string, m Member, memberErr error, text string) (v Verdict, later bool) {
 	word, err := s.blocked(ctx, text)
 	switch {
 	case err != nil:
 		s.log.Warn("blocklist unavailable; hiding comment", "err", err)
-		return Verdict{Reason: "check_unavailable"}
+		return Verdict{Reason: "check_unavailable"}, false
 	case word != "":
-		return Verdict{Reason: "blocklist"}
+		return Verdict{Reason: "blocklist"}, false
 	case s.cfg.Moderator == nil:
-		return Verdict{Reason: "check_unavailable"}
+		return Verdict{Reason: "check_unavailable"}, false
 	case memberErr != nil || m.OpenID == "":
 		s.log.Warn("no openid for content check; hiding comment", "member", memberID, "err", memberErr)
-		return Verdict{Reason: "check_unavailable"}
+		return Verdict{Reason: "check_unavailable"}, false
+	case s.now().UnixMilli() < s.checksPausedUntil.Load():
+		return Verdict{}, true
 	}
-	v, err := s.cfg.Moderator.Check(ctx, m.OpenID, text)
-	if err != nil {
+	v, err = s.cfg.Moderator.Check(ctx, m.OpenID, text)
+	switch {
+	case errors.Is(err, ErrCheckQuota):
+		s.pauseChecks(ctx, err)
+		return Verdict{}, true
+	case err != nil:
 		s.log.Warn("content check failed; hiding comment", "member", memberID, "err", err)
-		return Verdict{Reason: "check_unavailable"}
+		return Verdict{Reason: "check_unavailable"}, false
 	}
-	return v
+	return v, false
+}
+
+// pauseChecks stops every moderator's content checks until the next
+// calendar minute, when WeChat counts calls afresh. Should the day's quota
+// be used up instead, one check a minute finds out again.
+func (s *Service) pauseChecks(ctx context.Context, cause error) {
+	until := s.now().Truncate(time.Minute).Add(time.Minute).UnixMilli()
+	if old := s.checksPausedUntil.Load(); old >= until || !s.checksPausedUntil.CompareAndSwap(old, until) {
+		return
+	}
+	s.log.Warn("content check quota used up; comments wait for the next minute", "until", time.UnixMilli(until).UTC(), "err", cause)
+	if err := s.redis.Set(ctx, checkPauseKey, until, time.Until(time.UnixMilli(until))+time.Second).Err(); err != nil {
+		s.log.Warn("share the content check pause", "err", err)
+	}
+}
+
+// loadCheckPause takes up a pause another replica's moderator started.
+func (s *Service) loadCheckPause(ctx context.Context) {
+	until, err := s.redis.Get(ctx, checkPauseKey).Int64()
+	switch {
+	case errors.Is(err, redis.Nil):
+	case err != nil:
+		s.log.Warn("read the content check pause", "err", err)
+	default:
+		for old := s.checksPausedUntil.Load(); until > old && !s.checksPausedUntil.CompareAndSwap(old, until); old = s.checksPausedUntil.Load() {
+		}
+	}
 }

@@ -36,7 +36,7 @@ func (w *ModerationWorker) finish(ctx context.Context, taken []takenComment) (in
 			w.s.log.Error("dropping an unreadable ingest entry", "show", taken[i].room, "entry", taken[i].entryID)
 		}
 	}
-	rows := w.moderate(ctx, valid)
+	rows, later := w.moderate(ctx, valid)
 	// Stamped as late as possible: the feed allows for the time between
 	// this and the commit (analytics.StoreSkew).
 	at := w.s.now().UTC()
@@ -54,17 +54,33 @@ func (w *ModerationWorker) finish(ctx context.Context, taken []takenComment) (in
 		// (it would not queue them either).
 		w.s.log.Warn("queue moderated comments", "err", err)
 	}
-	if err := w.ack(ctx, taken); err != nil {
+	// The comments waiting for the check's quota stay pending: a
+	// moderator takes them over after ModerationClaimAfter and checks them
+	// then. Meanwhile they count in the room's backlog, which refuses new
+	// comments (chat_busy) once full.
+	done := taken
+	if len(later) > 0 {
+		done = make([]takenComment, 0, len(taken)-len(later))
+		for _, t := range taken {
+			if !later[t.entryID] {
+				done = append(done, t)
+			}
+		}
+	}
+	if err := w.ack(ctx, done); err != nil {
 		return 0, err
 	}
-	return len(taken), nil
+	return len(done), nil
 }
 
 // moderate decides each comment's status, a few content checks at once,
-// and returns the rows to store, in the order taken.
-func (w *ModerationWorker) moderate(ctx context.Context, taken []*takenComment) []Comment {
+// and returns the rows to store, in the order taken, and the entries of
+// the comments left for later (the check's quota is used up).
+func (w *ModerationWorker) moderate(ctx context.Context, taken []*takenComment) ([]Comment, map[string]bool) {
+	w.s.loadCheckPause(ctx)
 	members, memberErrs := w.members(ctx, taken)
 	rows := make([]Comment, len(taken))
+	wait := make([]bool, len(taken))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(w.parallel, len(taken)) {
@@ -76,7 +92,8 @@ func (w *ModerationWorker) moderate(ctx context.Context, taken []*takenComment) 
 				}
 				t := taken[i]
 				m, merr := members[t.c.MemberID], memberErrs[t.c.MemberID]
-				v := w.s.moderate(ctx, t.c.MemberID, m, merr, t.c.Text)
+				v, later := w.s.moderate(ctx, t.c.MemberID, m, merr, t.c.Text)
+				wait[i] = later
 				rows[i] = Comment{ID: t.c.ID, ShowID: t.room, MemberID: t.c.MemberID, Nickname: m.Nickname, Text: t.c.Text,
 					Status: CommentVisible, CreatedAt: time.UnixMilli(t.c.AtMS).UTC()}
 				if !v.Pass {
@@ -86,7 +103,19 @@ func (w *ModerationWorker) moderate(ctx context.Context, taken []*takenComment) 
 		})
 	}
 	wg.Wait()
-	return rows
+	var later map[string]bool
+	decided := rows[:0]
+	for i, r := range rows {
+		if wait[i] {
+			if later == nil {
+				later = map[string]bool{}
+			}
+			later[taken[i].entryID] = true
+			continue
+		}
+		decided = append(decided, r)
+	}
+	return decided, later
 }
 
 // members looks the authors of taken comments up, all at once when the

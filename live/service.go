@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -205,6 +206,9 @@ type Service struct {
 	viewers *viewerSigner
 
 	comments *commentQueue
+	// checksPausedUntil (Unix ms) is when content checks may run again
+	// after WeChat refused one for its quota.
+	checksPausedUntil atomic.Int64
 }
 
 // New returns a Service for cfg.
