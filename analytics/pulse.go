@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/siyu-live/siyu/live"
 )
 
@@ -91,6 +93,13 @@ const StoreSkew = 10 * time.Second
 // maxFeedLines bounds one read of the feed.
 const maxFeedLines = 5000
 
+// FeedPlace is a place in the order comments were stored: a comment's
+// stored_at and id. The zero ID is before every comment stored at At.
+type FeedPlace struct {
+	At time.Time
+	ID string
+}
+
 // CommentsAfter returns the latest limit of a show's comments, oldest
 // first, when after is empty. Otherwise it returns what a reader holding
 // the comment with id after may lack: the comments stored since StoreSkew
@@ -109,7 +118,7 @@ func (s *Service) CommentsAfter(ctx context.Context, showID, after string, limit
 			return nil, fmt.Errorf("analytics: find comment %s: %w", after, err)
 		}
 		if len(at) == 1 {
-			return s.CommentsStoredSince(ctx, showID, at[0].Add(-StoreSkew), limit)
+			return s.CommentsStoredAfter(ctx, showID, FeedPlace{At: at[0].Add(-StoreSkew)}, limit)
 		}
 		// A comment of another show, or none: everything after its id.
 	}
@@ -129,17 +138,31 @@ func (s *Service) CommentsAfter(ctx context.Context, showID, after string, limit
 	return chatLines(rows), nil
 }
 
-// CommentsStoredSince returns a show's comments stored at or after since,
-// in the order stored (then by id), at most limit (≤ 5000). Hidden
-// comments are included; deleted ones are not.
-func (s *Service) CommentsStoredSince(ctx context.Context, showID string, since time.Time, limit int) ([]ChatLine, error) {
+// CommentsStoredAfter returns a show's comments stored after p, in the
+// order stored (then by id), at most limit (≤ 5000). Hidden comments are
+// included; deleted ones are not.
+func (s *Service) CommentsStoredAfter(ctx context.Context, showID string, p FeedPlace, limit int) ([]ChatLine, error) {
+	at := p.At.UTC()
+	return s.storedComments(ctx, limit, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("show_id = ? AND (stored_at > ? OR (stored_at = ? AND id > ?))", showID, at, at, p.ID)
+	})
+}
+
+// CommentsStoredBetween returns a show's comments stored from from to to,
+// both included, in the order stored (then by id), at most limit (≤ 5000).
+func (s *Service) CommentsStoredBetween(ctx context.Context, showID string, from, to time.Time, limit int) ([]ChatLine, error) {
+	return s.storedComments(ctx, limit, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("show_id = ? AND stored_at >= ? AND stored_at <= ?", showID, from.UTC(), to.UTC())
+	})
+}
+
+func (s *Service) storedComments(ctx context.Context, limit int, where func(*bun.SelectQuery) *bun.SelectQuery) ([]ChatLine, error) {
 	if limit <= 0 || limit > maxFeedLines {
 		limit = maxFeedLines
 	}
 	var rows []live.Comment
-	if err := s.db.NewSelect().Model(&rows).
-		Where("show_id = ? AND stored_at >= ? AND status <> ?", showID, since.UTC(), live.CommentDeleted).
-		OrderExpr("stored_at ASC, id ASC").Limit(int64(limit)).Scan(ctx); err != nil {
+	q := where(s.db.NewSelect().Model(&rows)).Where("status <> ?", live.CommentDeleted)
+	if err := q.OrderExpr("stored_at ASC, id ASC").Limit(int64(limit)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("analytics: read stored comments: %w", err)
 	}
 	return chatLines(rows), nil

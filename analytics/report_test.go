@@ -332,9 +332,13 @@ func TestScriptedShow(t *testing.T) {
 					t.Errorf("after %s: %s stored before %s yet listed after it", last.ID, after[i].ID, after[i-1].ID)
 				}
 			}
-			since, err := s.w.analytics.CommentsStoredSince(s.ctx, s.showID, last.StoredAt.Add(time.Millisecond), 0)
-			if err != nil || len(since) != 1 || since[0].ID != late.ID || !since[0].StoredAt.Equal(late.StoredAt) {
-				t.Fatalf("stored since the last: %+v, %v; want only the late comment", since, err)
+			next, err := s.w.analytics.CommentsStoredAfter(s.ctx, s.showID, analytics.FeedPlace{At: last.StoredAt, ID: last.ID}, 0)
+			if err != nil || len(next) != 1 || next[0].ID != late.ID || !next[0].StoredAt.Equal(late.StoredAt) {
+				t.Fatalf("stored after the last: %+v, %v; want only the late comment", next, err)
+			}
+			window, err := s.w.analytics.CommentsStoredBetween(s.ctx, s.showID, last.StoredAt, late.StoredAt, 0)
+			if err != nil || len(window) < 2 || window[0].StoredAt.Before(last.StoredAt) || window[len(window)-1].ID != late.ID {
+				t.Fatalf("stored between the last and the late one: %+v, %v", window, err)
 			}
 		})
 

@@ -18,7 +18,8 @@ type Analytics interface {
 	Report(ctx context.Context, showID string) (analytics.Report, error)
 	Pulse(ctx context.Context, showID string) (analytics.Pulse, error)
 	CommentsAfter(ctx context.Context, showID, after string, limit int) ([]analytics.ChatLine, error)
-	CommentsStoredSince(ctx context.Context, showID string, since time.Time, limit int) ([]analytics.ChatLine, error)
+	CommentsStoredAfter(ctx context.Context, showID string, p analytics.FeedPlace, limit int) ([]analytics.ChatLine, error)
+	CommentsStoredBetween(ctx context.Context, showID string, from, to time.Time, limit int) ([]analytics.ChatLine, error)
 	RecentOrders(ctx context.Context, showID string, limit int) ([]analytics.OrderLine, error)
 	ExportOrders(ctx context.Context, showID string, w io.Writer) error
 	ExportComments(ctx context.Context, showID string, w io.Writer) error

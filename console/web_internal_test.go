@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -32,12 +33,23 @@ func (f *feed) Pulse(context.Context, string) (analytics.Pulse, error) {
 	return f.pulse, nil
 }
 
-func (f *feed) CommentsStoredSince(_ context.Context, _ string, since time.Time, limit int) ([]analytics.ChatLine, error) {
+func (f *feed) CommentsStoredAfter(_ context.Context, _ string, p analytics.FeedPlace, limit int) ([]analytics.ChatLine, error) {
+	return f.stored(func(c analytics.ChatLine) bool {
+		return c.StoredAt.After(p.At) || (c.StoredAt.Equal(p.At) && c.ID > p.ID)
+	}, limit), nil
+}
+
+func (f *feed) CommentsStoredBetween(_ context.Context, _ string, from, to time.Time, limit int) ([]analytics.ChatLine, error) {
+	return f.stored(func(c analytics.ChatLine) bool { return !c.StoredAt.Before(from) && !c.StoredAt.After(to) }, limit), nil
+}
+
+// stored returns the comments that match, in the order stored.
+func (f *feed) stored(match func(analytics.ChatLine) bool, limit int) []analytics.ChatLine {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []analytics.ChatLine
 	for _, c := range f.comments {
-		if !c.StoredAt.Before(since) {
+		if match(c) {
 			out = append(out, c)
 		}
 	}
@@ -47,7 +59,7 @@ func (f *feed) CommentsStoredSince(_ context.Context, _ string, since time.Time,
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
-	return out, nil
+	return out
 }
 
 func (f *feed) RecentOrders(context.Context, string, int) ([]analytics.OrderLine, error) {
@@ -123,6 +135,28 @@ func TestPulseHub(t *testing.T) {
 	})
 	if e := next(t, ch); e.name != "comments" || e.id != "c0" || strings.Contains(string(e.data), `"c2"`) {
 		t.Fatalf("after a late comment: %s %s (id %s)", e.name, e.data, e.id)
+	}
+	// A batch of 450 comments stored in one statement share their stamp:
+	// they go out 200 a refresh, each once.
+	f.change(func(f *feed) {
+		at := time.Now()
+		for i := range 450 {
+			f.comments = append(f.comments, analytics.ChatLine{ID: fmt.Sprintf("d%03d", i), StoredAt: at})
+		}
+	})
+	seen := map[string]bool{}
+	for len(seen) < 450 {
+		e := next(t, ch)
+		var batch []analytics.ChatLine
+		if err := json.Unmarshal(e.data, &batch); e.name != "comments" || err != nil || len(batch) > feedLines {
+			t.Fatalf("during the batch: %s %d comments (%v)", e.name, len(batch), err)
+		}
+		for _, c := range batch {
+			if seen[c.ID] {
+				t.Fatalf("%s sent twice", c.ID)
+			}
+			seen[c.ID] = true
+		}
 	}
 	select {
 	case e := <-ch:

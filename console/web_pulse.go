@@ -35,7 +35,8 @@ type pulseEvent struct {
 // pulseSource is what a room polls (*analytics.Service).
 type pulseSource interface {
 	Pulse(ctx context.Context, showID string) (analytics.Pulse, error)
-	CommentsStoredSince(ctx context.Context, showID string, since time.Time, limit int) ([]analytics.ChatLine, error)
+	CommentsStoredAfter(ctx context.Context, showID string, p analytics.FeedPlace, limit int) ([]analytics.ChatLine, error)
+	CommentsStoredBetween(ctx context.Context, showID string, from, to time.Time, limit int) ([]analytics.ChatLine, error)
 	RecentOrders(ctx context.Context, showID string, limit int) ([]analytics.OrderLine, error)
 }
 
@@ -56,10 +57,11 @@ type pulseHub struct {
 // pulseRoom is one show's poller and who listens to it.
 type pulseRoom struct {
 	subs map[chan pulseEvent]struct{}
-	// since is the latest stored_at of the comments sent (or when the room
-	// opened); sent holds the comments sent that were stored in the
-	// analytics.StoreSkew before it, which the next read meets again.
-	since   time.Time
+	// cursor is the last comment sent, in the order comments were stored
+	// (or where the room opened); sent holds the comments sent that were
+	// stored in the analytics.StoreSkew before it, to tell a comment
+	// stored late behind the cursor from one already sent.
+	cursor  analytics.FeedPlace
 	sent    map[string]time.Time
 	orders  string // the orders last sent, as JSON
 	pulse   string // the numbers last sent, as JSON
@@ -81,16 +83,14 @@ func (h *pulseHub) subscribe(ctx context.Context, src pulseSource, log *slog.Log
 	defer h.mu.Unlock()
 	room := h.rooms[showID]
 	if room == nil {
-		room = &pulseRoom{subs: map[chan pulseEvent]struct{}{}, since: time.Now(), sent: map[string]time.Time{}}
-		recent, err := src.CommentsStoredSince(ctx, showID, room.since.Add(-analytics.StoreSkew), 0)
+		room = &pulseRoom{subs: map[chan pulseEvent]struct{}{}, cursor: analytics.FeedPlace{At: time.Now()}, sent: map[string]time.Time{}}
+		recent, err := src.CommentsStoredAfter(ctx, showID, analytics.FeedPlace{At: room.cursor.At.Add(-analytics.StoreSkew)}, 0)
 		if err != nil {
 			return nil, nil, err
 		}
 		for _, c := range recent {
 			room.sent[c.ID] = c.StoredAt
-			if c.StoredAt.After(room.since) {
-				room.since = c.StoredAt
-			}
+			room.cursor = analytics.FeedPlace{At: c.StoredAt, ID: c.ID}
 		}
 		h.rooms[showID] = room
 	}
@@ -137,13 +137,17 @@ func (h *pulseHub) refresh(ctx context.Context, src pulseSource, showID string, 
 	if err != nil {
 		return err
 	}
-	// Comments are read from StoreSkew before the latest sent, as one
-	// stored late with an earlier stamp may have appeared meanwhile; those
-	// already sent are dropped.
+	// The comments stored after the cursor, and those stored in the
+	// StoreSkew before it: one committed late, with an earlier stamp, may
+	// have appeared there since.
 	h.mu.Lock()
-	from, known := room.since.Add(-analytics.StoreSkew), len(room.sent)
+	cursor := room.cursor
 	h.mu.Unlock()
-	stored, err := src.CommentsStoredSince(ctx, showID, from, known+feedLines)
+	fresh, err := src.CommentsStoredAfter(ctx, showID, cursor, feedLines)
+	if err != nil {
+		return err
+	}
+	behind, err := src.CommentsStoredBetween(ctx, showID, cursor.At.Add(-analytics.StoreSkew), cursor.At, 0)
 	if err != nil {
 		return err
 	}
@@ -163,7 +167,7 @@ func (h *pulseHub) refresh(ctx context.Context, src pulseSource, showID string, 
 		room.pulse = string(pj)
 		out = append(out, pulseEvent{name: "pulse", data: pj})
 	}
-	if comments := room.unsent(stored); len(comments) > 0 {
+	if comments := room.unsent(behind, fresh); len(comments) > 0 {
 		cj, _ := json.Marshal(comments)
 		out = append(out, pulseEvent{name: "comments", id: comments[len(comments)-1].ID, data: cj})
 	}
@@ -186,25 +190,35 @@ func (h *pulseHub) refresh(ctx context.Context, src pulseSource, showID string, 
 	return nil
 }
 
-// unsent returns the comments of stored the room has not sent (at most
-// feedLines), counts them as sent, and forgets the sent comments a read
-// can no longer meet. Called with h.mu held.
-func (room *pulseRoom) unsent(stored []analytics.ChatLine) []analytics.ChatLine {
+// unsent returns what the room has not sent (at most feedLines): first
+// the comments of behind stored up to the cursor, which were committed
+// late, then those of fresh, moving the cursor over them. It counts them
+// as sent and forgets the sent comments stored more than StoreSkew before
+// the cursor. Called with h.mu held.
+func (room *pulseRoom) unsent(behind, fresh []analytics.ChatLine) []analytics.ChatLine {
 	var out []analytics.ChatLine
-	for _, c := range stored {
-		if _, ok := room.sent[c.ID]; ok {
-			continue
+	take := func(c analytics.ChatLine) {
+		if _, ok := room.sent[c.ID]; !ok {
+			out = append(out, c)
+			room.sent[c.ID] = c.StoredAt
 		}
-		out = append(out, c)
-		room.sent[c.ID] = c.StoredAt
-		if c.StoredAt.After(room.since) {
-			room.since = c.StoredAt
-		}
+	}
+	for _, c := range behind {
 		if len(out) == feedLines {
 			break
 		}
+		if c.StoredAt.Before(room.cursor.At) || (c.StoredAt.Equal(room.cursor.At) && c.ID <= room.cursor.ID) {
+			take(c)
+		}
 	}
-	floor := room.since.Add(-analytics.StoreSkew)
+	for _, c := range fresh {
+		if len(out) == feedLines {
+			break
+		}
+		take(c)
+		room.cursor = analytics.FeedPlace{At: c.StoredAt, ID: c.ID}
+	}
+	floor := room.cursor.At.Add(-analytics.StoreSkew)
 	for id, at := range room.sent {
 		if at.Before(floor) {
 			delete(room.sent, id)
