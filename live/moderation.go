@@ -220,12 +220,13 @@ func (s *Service) moderate(ctx context.Context, memberID string, m Member, membe
 // calendar minute, when WeChat counts calls afresh. Should the day's quota
 // be used up instead, one check a minute finds out again.
 func (s *Service) pauseChecks(ctx context.Context, cause error) {
-	until := s.now().Truncate(time.Minute).Add(time.Minute).UnixMilli()
-	if old := s.checksPausedUntil.Load(); old >= until || !s.checksPausedUntil.CompareAndSwap(old, until) {
+	now := s.now()
+	until := now.Truncate(time.Minute).Add(time.Minute)
+	if !s.pauseUntil(until.UnixMilli()) {
 		return
 	}
-	s.log.Warn("content check quota used up; comments wait for the next minute", "until", time.UnixMilli(until).UTC(), "err", cause)
-	if err := s.redis.Set(ctx, checkPauseKey, until, time.Until(time.UnixMilli(until))+time.Second).Err(); err != nil {
+	s.log.Warn("content check quota used up; comments wait for the next minute", "until", until.UTC(), "err", cause)
+	if err := s.redis.Set(ctx, checkPauseKey, until.UnixMilli(), until.Sub(now)+time.Second).Err(); err != nil {
 		s.log.Warn("share the content check pause", "err", err)
 	}
 }
@@ -238,7 +239,20 @@ func (s *Service) loadCheckPause(ctx context.Context) {
 	case err != nil:
 		s.log.Warn("read the content check pause", "err", err)
 	default:
-		for old := s.checksPausedUntil.Load(); until > old && !s.checksPausedUntil.CompareAndSwap(old, until); old = s.checksPausedUntil.Load() {
+		s.pauseUntil(until)
+	}
+}
+
+// pauseUntil moves the end of the pause (Unix ms) to until unless it is
+// as late already, and reports whether it moved.
+func (s *Service) pauseUntil(until int64) bool {
+	for {
+		old := s.checksPausedUntil.Load()
+		if old >= until {
+			return false
+		}
+		if s.checksPausedUntil.CompareAndSwap(old, until) {
+			return true
 		}
 	}
 }
