@@ -30,6 +30,11 @@ type tripCounter struct {
 func (c *tripCounter) count(cmds ...redis.Cmder) {
 	var n int64
 	for _, cmd := range cmds {
+		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			// A fresh server (miniredis) has not loaded the script yet:
+			// the step runs again, counted then.
+			continue
+		}
 		args := cmd.Args()
 		if name := cmd.Name(); (name == "evalsha" || name == "eval") && len(args) > 2 {
 			if keys, ok := args[2].(int); ok {
@@ -49,15 +54,17 @@ func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook {
 
 func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
 		c.count(cmd)
-		return next(ctx, cmd)
+		return err
 	}
 }
 
 func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
 		c.count(cmds...)
-		return next(ctx, cmds)
+		return err
 	}
 }
 
@@ -153,9 +160,10 @@ func TestCommentGroupCommit(t *testing.T) {
 }
 
 // TestModerationRedelivery: a moderator takes comments and dies, having
-// stored one of them; another takes them over once they have waited
-// ModerationClaimAfter and stores each once, queueing for broadcast only
-// those it stored.
+// stored one of them (it queues and acknowledges at once, so it did
+// neither); another takes them over once they have waited
+// ModerationClaimAfter, stores each once and queues all of them, the one
+// stored before as it was stored.
 func TestModerationRedelivery(t *testing.T) {
 	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
 		h := newHarness(t, db, options{mutate: func(c *live.Config) { c.ModerationClaimAfter = 300 * time.Millisecond }})
@@ -189,9 +197,6 @@ func TestModerationRedelivery(t *testing.T) {
 			Status: live.CommentVisible, CreatedAt: time.Now()}).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.redis.RPush(ctx, queue, `{"id":"`+ids[0]+`"}`).Err(); err != nil {
-			t.Fatal(err)
-		}
 
 		// An entry this code did not write is dropped, not retried.
 		if err := h.redis.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"c", "{not a comment"}}).Err(); err != nil {
@@ -220,12 +225,12 @@ func TestModerationRedelivery(t *testing.T) {
 		}
 		wires, err := h.redis.LRange(ctx, queue, 0, -1).Result()
 		if err != nil || len(wires) != 5 {
-			t.Fatalf("chat queue = %v %v, want the first once and the four others", wires, err)
+			t.Fatalf("chat queue = %v %v, want each of the five once", wires, err)
 		}
-		for i, w := range wires[1:] {
+		for i, w := range wires {
 			var c live.ChatComment
-			if err := json.Unmarshal([]byte(w), &c); err != nil || c.ID != ids[i+1] {
-				t.Fatalf("queued %d = %s (%v)", i+1, w, err)
+			if err := json.Unmarshal([]byte(w), &c); err != nil || c.ID != ids[i] || (i == 0 && c.Nickname != "观众") {
+				t.Fatalf("queued %d = %s (%v)", i, w, err)
 			}
 		}
 		pending, err := h.redis.XPending(ctx, stream, "moderators").Result()

@@ -43,16 +43,18 @@ func (w *ModerationWorker) finish(ctx context.Context, taken []takenComment) (in
 	for i := range rows {
 		rows[i].StoredAt = at
 	}
-	stored, err := storeComments(ctx, w.s.db, rows)
+	inserted, err := storeComments(ctx, w.s.db, rows)
 	if err != nil {
 		// Unacknowledged, the comments are taken over and stored later.
 		return 0, err
 	}
-	if err := w.queue(ctx, rows, stored); err != nil {
-		// Stored but not queued: they show in the history, not live.
-		// Acknowledging them still keeps a retry from storing them twice
-		// (it would not queue them either).
-		w.s.log.Warn("queue moderated comments", "err", err)
+	if len(inserted) < len(rows) {
+		// Stored already by a moderator that died before queueing and
+		// acknowledging them (it does both at once, so it did neither):
+		// they are queued as they were stored.
+		if rows, err = asStored(ctx, w.s.db, rows, inserted); err != nil {
+			return 0, err
+		}
 	}
 	// The comments waiting for the check's quota stay pending: a
 	// moderator takes them over after ModerationClaimAfter and checks them
@@ -67,7 +69,9 @@ func (w *ModerationWorker) finish(ctx context.Context, taken []takenComment) (in
 			}
 		}
 	}
-	if err := w.ack(ctx, done); err != nil {
+	if err := w.queueAndAck(ctx, rows, done); err != nil {
+		// Neither queued nor acknowledged: the comments are taken over
+		// and queued later.
 		return 0, err
 	}
 	return len(done), nil
@@ -173,67 +177,96 @@ func storeComments(ctx context.Context, db bun.IDB, rows []Comment) (map[string]
 	return stored, nil
 }
 
-// queue puts the visible comments stored now into their rooms' chat
-// queues, in the order taken, for rooms still live (an ended show's room
-// is closed; its comments stay in the history).
-func (w *ModerationWorker) queue(ctx context.Context, rows []Comment, stored map[string]bool) error {
-	byRoom := map[string][]any{}
-	var order []string
+// asStored replaces the rows not inserted now by the comments as stored.
+func asStored(ctx context.Context, db bun.IDB, rows []Comment, inserted map[string]bool) ([]Comment, error) {
+	var ids []string
 	for _, c := range rows {
-		if c.Status != CommentVisible || !stored[c.ID] {
+		if !inserted[c.ID] {
+			ids = append(ids, c.ID)
+		}
+	}
+	var before []Comment
+	if err := db.NewSelect().Model(&before).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("read comments stored before: %w", err)
+	}
+	byID := make(map[string]Comment, len(before))
+	for _, c := range before {
+		byID[c.ID] = c
+	}
+	out := make([]Comment, len(rows))
+	for i, c := range rows {
+		if b, ok := byID[c.ID]; ok && !inserted[c.ID] {
+			c = b
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// queueAndAck puts the visible comments of rows into their rooms' chat
+// queues, in the order taken, for rooms still live (an ended show's room
+// is closed; its comments stay in the history), and acknowledges and
+// deletes the finished entries, so a room's stream holds only comments
+// waiting for moderation (the backlog counts them). A room's queueing and
+// acknowledging are one transaction (its keys share a hash slot): a
+// comment is queued exactly when its entry is acknowledged.
+func (w *ModerationWorker) queueAndAck(ctx context.Context, rows []Comment, done []takenComment) error {
+	wires := map[string][]any{}
+	for _, c := range rows {
+		if c.Status != CommentVisible {
 			continue
 		}
 		wire, err := json.Marshal(ChatComment{ID: c.ID, Nickname: c.Nickname, Text: c.Text, AtMS: c.CreatedAt.UnixMilli()})
 		if err != nil {
 			return fmt.Errorf("encode comment: %w", err)
 		}
-		if byRoom[c.ShowID] == nil {
-			order = append(order, c.ShowID)
+		wires[c.ShowID] = append(wires[c.ShowID], wire)
+	}
+	entries := map[string][]string{}
+	var order []string
+	for _, t := range done {
+		if entries[t.room] == nil {
+			order = append(order, t.room)
 		}
-		byRoom[c.ShowID] = append(byRoom[c.ShowID], wire)
+		entries[t.room] = append(entries[t.room], t.entryID)
 	}
 	var live []any
-	var errs []error
 	for _, room := range order {
+		if len(wires[room]) == 0 {
+			continue
+		}
 		h, err := w.s.hot(ctx, room)
 		switch {
 		case errors.Is(err, ErrShowNotFound):
+			delete(wires, room)
 		case err != nil:
-			errs = append(errs, err)
+			return err
 		case h.status == StatusLive:
 			live = append(live, room)
+		default:
+			delete(wires, room)
 		}
 	}
 	if len(live) > 0 {
-		_, err := w.s.redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, room := range live {
-				p.RPush(ctx, chatKeys(room.(string)).queue, byRoom[room.(string)]...)
+		// The broadcaster's list of rooms, first: a room listed with an
+		// empty queue costs a tick nothing.
+		if err := w.s.redis.SAdd(ctx, chatRooms, live...).Err(); err != nil {
+			return fmt.Errorf("list chat rooms: %w", err)
+		}
+	}
+	_, err := w.s.redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, room := range order {
+			keys := chatKeys(room)
+			if len(wires[room]) > 0 {
+				p.RPush(ctx, keys.queue, wires[room]...)
 			}
-			p.SAdd(ctx, chatRooms, live...)
-			return nil
-		})
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// ack acknowledges and deletes finished comments, so a room's stream
-// holds only comments waiting for moderation (the backlog counts them).
-func (w *ModerationWorker) ack(ctx context.Context, taken []takenComment) error {
-	byRoom := map[string][]string{}
-	for _, t := range taken {
-		byRoom[t.room] = append(byRoom[t.room], t.entryID)
-	}
-	_, err := w.s.redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for room, ids := range byRoom {
-			key := chatKeys(room).ingest
-			p.XAck(ctx, key, moderationGroup, ids...)
-			p.XDel(ctx, key, ids...)
+			p.XAck(ctx, keys.ingest, moderationGroup, entries[room]...)
+			p.XDel(ctx, keys.ingest, entries[room]...)
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("acknowledge comments: %w", err)
+		return fmt.Errorf("queue and acknowledge comments: %w", err)
 	}
 	return nil
 }
