@@ -9,3 +9,8 @@ ALTER TABLE comments ADD COLUMN stored_at TIMESTAMPTZ;
 UPDATE comments SET stored_at = created_at;
 --bun:split
 CREATE INDEX comments_stored ON comments (show_id, stored_at);
+--bun:split
+-- A worker older than this column (during a rolling deploy) stores its
+-- comments without stored_at: PostgreSQL stamps them. SQLite serves a
+-- single process, which never meets an older worker.
+{{if .Postgres}}ALTER TABLE comments ALTER COLUMN stored_at SET DEFAULT now(){{else}}SELECT 1{{end}};
