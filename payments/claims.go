@@ -26,7 +26,7 @@ type Payer struct {
 // Payers is implemented by Members that look many members up at once:
 // PersistClaims then asks once per batch of claims instead of twice per
 // claim. A member missing from the answer gets an order without openid
-// or inviter (logged; paying looks the openid up again).
+// or inviter (logged; paying looks both up again).
 type Payers interface {
 	Payers(ctx context.Context, memberIDs []string) (map[string]Payer, error)
 }
@@ -83,7 +83,7 @@ func (s *Service) PersistClaims(ctx context.Context, claims []catalog.Claim) err
 		payer, ok := payers[c.MemberID]
 		if !ok {
 			// Stored anyway, so the win is not lost: paying asks for the
-			// openid again, but the inviter's commission is lost.
+			// openid and the inviter again.
 			s.log.Error("flash-sale buyer not found; the order is stored without openid or inviter", "claim_id", c.ID, "member_id", c.MemberID)
 		}
 		o.InviterID = payer.InviterID
