@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/siyu-live/siyu/sandbox/miniprogram"
 )
 
@@ -103,10 +101,7 @@ func campaignFanout(ctx context.Context, w *world) (result, error) {
 	// /ping while the campaign fans out, from the moment it started.
 	pingDone := make(chan result, 1)
 	go func() {
-		r, _ := w.siyuLoad(ctx, func(_, _ int, req *fasthttp.Request) bool {
-			req.SetRequestURI("/ping")
-			return true
-		}, statusIs(200))
+		r, _ := w.siyuLoad(ctx, sendPing, statusIs(200))
 		pingDone <- r
 	}()
 	var enqueued, finished time.Duration
@@ -215,10 +210,7 @@ func (w *world) pingDuringBarePlan(ctx context.Context, tagID string) (result, i
 			total += d
 		}
 	}()
-	res, err := w.siyuLoad(ctx, func(_, _ int, req *fasthttp.Request) bool {
-		req.SetRequestURI("/ping")
-		return true
-	}, statusIs(200))
+	res, err := w.siyuLoad(ctx, sendPing, statusIs(200))
 	close(stop)
 	<-done
 	if err == nil {

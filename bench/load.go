@@ -36,6 +36,19 @@ type result struct {
 	Values     map[string]float64 `json:"values,omitempty"`
 	// window is the machine's CPU at the start and end of the measurement.
 	window [2]cpuSample
+	// cpu, when set, is what the measurement used, for one measured in
+	// turns with another (its windows are not one span).
+	cpu *usage
+}
+
+// mergeLatencies sorts every worker's latencies into one slice.
+func mergeLatencies(all [][]time.Duration) []time.Duration {
+	var merged []time.Duration
+	for _, l := range all {
+		merged = append(merged, l...)
+	}
+	sort.Slice(merged, func(i, j int) bool { return merged[i] < merged[j] })
+	return merged
 }
 
 // loop runs a closed loop: concurrency workers, each starting its next
@@ -105,11 +118,7 @@ func loop(ctx context.Context, concurrency int, warmup, duration time.Duration, 
 	cpuEnd := sampleCPU()
 	stop.Store(true)
 	<-finished
-	var merged []time.Duration
-	for _, l := range all {
-		merged = append(merged, l...)
-	}
-	sort.Slice(merged, func(i, j int) bool { return merged[i] < merged[j] })
+	merged := mergeLatencies(all)
 	r := result{Requests: requests.Load(), Errors: errs.Load(), Duration: took, ErrSamples: samples, window: [2]cpuSample{cpuStart, cpuEnd}}
 	r.Rate = float64(r.Requests) / took.Seconds()
 	if n := len(merged); n > 0 {
@@ -131,31 +140,62 @@ type outcome func(status int, body []byte) error
 // httpLoad is loop for HTTP requests to addr through a fasthttp client
 // with a connection per worker.
 func httpLoad(ctx context.Context, addr string, o runOptions, send request, check outcome) result {
-	client := &fasthttp.HostClient{
+	client := newLoadClient(addr, o.concurrency)
+	defer client.CloseIdleConnections()
+	return loop(ctx, o.concurrency, o.warmup, o.duration, func(w int) operation {
+		return httpOperation(client, addr, w, send, check)
+	})
+}
+
+// httpTurns is turns for HTTP requests to addr: the scenario's (send,
+// check) in turns with GET /ping, through one fasthttp client.
+func httpTurns(ctx context.Context, addr string, o runOptions, r roles, send request, check outcome) (scenario, ping result) {
+	client := newLoadClient(addr, o.concurrency)
+	defer client.CloseIdleConnections()
+	return turns(ctx, o.concurrency, o.warmup, o.duration, r, func(w int, s side) operation {
+		if s == sidePing {
+			return httpOperation(client, addr, w, sendPing, statusIs(200))
+		}
+		return httpOperation(client, addr, w, send, check)
+	})
+}
+
+// newLoadClient is a fasthttp client of addr with room for a connection
+// per worker (twice over, for loads in turns).
+func newLoadClient(addr string, concurrency int) *fasthttp.HostClient {
+	return &fasthttp.HostClient{
 		Addr:                          addr,
-		MaxConns:                      o.concurrency * 2,
+		MaxConns:                      concurrency * 2,
 		ReadTimeout:                   30 * time.Second,
 		WriteTimeout:                  30 * time.Second,
 		NoDefaultUserAgentHeader:      true,
 		DisableHeaderNamesNormalizing: true,
 	}
-	defer client.CloseIdleConnections()
-	return loop(ctx, o.concurrency, o.warmup, o.duration, func(w int) operation {
-		req := fasthttp.AcquireRequest()
-		resp := fasthttp.AcquireResponse()
-		return func(seq int) error {
-			req.Reset()
-			if !send(w, seq, req) {
-				return errDone
-			}
-			// After send: setting a relative URI clears the host.
-			req.Header.SetHost(addr)
-			if err := client.Do(req, resp); err != nil {
-				return err
-			}
-			return check(resp.StatusCode(), resp.Body())
+}
+
+// httpOperation is worker w's operation: the request send fills in,
+// judged by check.
+func httpOperation(client *fasthttp.HostClient, addr string, w int, send request, check outcome) operation {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	return func(seq int) error {
+		req.Reset()
+		if !send(w, seq, req) {
+			return errDone
 		}
-	})
+		// After send: setting a relative URI clears the host.
+		req.Header.SetHost(addr)
+		if err := client.Do(req, resp); err != nil {
+			return err
+		}
+		return check(resp.StatusCode(), resp.Body())
+	}
+}
+
+// sendPing is GET /ping.
+func sendPing(_, _ int, req *fasthttp.Request) bool {
+	req.SetRequestURI("/ping")
+	return true
 }
 
 // statusIs accepts answers with one of the given statuses.

@@ -74,6 +74,7 @@ type cpuSample struct {
 	at    time.Time
 	busy  int64
 	irq   int64
+	steal int64
 	ours  map[int]int64
 	comm  map[int]string
 	ticks float64
@@ -86,7 +87,8 @@ func sampleCPU() cpuSample {
 		line, _, _ := strings.Cut(string(b), "\n")
 		f := strings.Fields(line)
 		// cpu user nice system idle iowait irq softirq steal …: interrupts
-		// (mostly loopback traffic, the benchmark's own) are left out.
+		// (mostly loopback traffic, the benchmark's own) and steal (time
+		// the host gave to other machines) are counted apart.
 		for i, v := range f[1:] {
 			n, _ := strconv.ParseInt(v, 10, 64)
 			switch {
@@ -94,6 +96,8 @@ func sampleCPU() cpuSample {
 				s.busy += n
 			case i == 5 || i == 6:
 				s.irq += n
+			case i == 7:
+				s.steal += n
 			}
 		}
 	}
@@ -151,6 +155,9 @@ type usage struct {
 	// network stack carrying the benchmark's own traffic.
 	Interrupts float64 `json:"interrupts"`
 	Other      float64 `json:"other"`
+	// Steal is the time the host ran something else while this machine's
+	// cores had work: the cores were slower by that much.
+	Steal float64 `json:"steal"`
 }
 
 // total is every part's CPU but everything else's: what the benchmark
@@ -197,5 +204,6 @@ func (s cpuSample) usageSince(before cpuSample, r roles) usage {
 	}
 	u.Other = max(pct(s.busy-before.busy-ours), 0)
 	u.Interrupts = pct(s.irq - before.irq)
+	u.Steal = pct(s.steal - before.steal)
 	return u
 }

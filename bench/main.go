@@ -25,9 +25,16 @@
 // notifications (signed and encrypted as WeChat Pay does), a campaign
 // fanning out to -fanout members with /ping measured meanwhile.
 //
+// A scenario compared with /ping is measured in half-second turns with it
+// where it can be (turns.go): this machine's speed drifts between one
+// minute and the next, and the turns put the drift into both rates
+// alike. The others are compared with the mean of a /ping measured right
+// before and one right after them.
+//
 // Flags: -run selects scenarios by regexp (with their baselines),
 // -duration and -warmup set each measurement, -concurrency the requests in
-// flight, -profile records Siyu's CPU with perf into data/bench/profiles/.
+// flight, -profile records Siyu's CPU with perf into data/bench/profiles/
+// (for a scenario in turns, /ping's turns included).
 // Each row also says what every process used of the CPU while it was
 // measured: a run where "other" is high was disturbed and should be
 // repeated. Before each scenario the tables are vacuumed and the run
@@ -130,37 +137,65 @@ func run() int {
 			}
 		}
 	}
+	// A ping-relative row is compared with the /ping measured in turns
+	// with it (turns.go), or, for a scenario that cannot take turns, with
+	// the mean of the /ping measured right before and right after it: the
+	// machine's speed drifts over a run (other tenants of its host), and a
+	// ping taken minutes earlier would put that drift into the ratio.
+	var lastPing float64 // the ping just measured; 0 once anything else ran
+	ping := func() bool {
+		rw := measure(ctx, e, w, scenarios()[0])
+		if rw.Failure != "" {
+			rep.Rows = append(rep.Rows, rw)
+			return false
+		}
+		if len(rep.Rows) == 0 {
+			rep.Rows = append(rep.Rows, rw)
+		} else {
+			rep.PairedPings = append(rep.PairedPings, rw.Result.Rate)
+		}
+		lastPing = rw.Result.Rate
+		return true
+	}
 	for _, sc := range all {
-		if !wanted[sc.name] {
+		if !wanted[sc.name] || ctx.Err() != nil {
 			continue
 		}
-		e.quiesce(ctx)
-		fmt.Fprintf(os.Stderr, "bench: %s…\n", sc.name)
-		w.current = sc.name
-		before := sampleCPU()
-		res, err := sc.run(ctx, w)
-		after := sampleCPU()
-		if !res.window[0].at.IsZero() {
-			// The measured window, not the setup and checks around it.
-			before, after = res.window[0], res.window[1]
-		}
-		rw := row{Scenario: sc.name, Kind: sc.kind, Baseline: sc.baseline, Target: sc.target, Result: res, CPU: after.usageSince(before, e.roles())}
-		if err != nil {
-			rw.Failure = err.Error()
-			fmt.Fprintf(os.Stderr, "bench: %s FAILED: %v\n", sc.name, err)
-		} else {
-			fmt.Fprintf(os.Stderr, "bench: %s: %.0f/s p50 %s p99 %s errors %d\n", sc.name, res.Rate, ms(res.P50), ms(res.P99), res.Errors)
-		}
-		rep.Rows = append(rep.Rows, rw)
-		for _, d := range w.derived {
-			if d.CPU == (usage{}) {
-				d.CPU = rw.CPU
+		if sc.name == basePing {
+			if !ping() {
+				break
 			}
-			rep.Rows = append(rep.Rows, d)
+			continue
 		}
-		w.derived = nil
-		if ctx.Err() != nil {
+		paired := sc.baseline == basePing && !sc.turns && wanted[basePing]
+		if paired && lastPing == 0 && !ping() {
 			break
+		}
+		before := lastPing
+		w.inTurns = sc.turns
+		first := measure(ctx, e, w, sc)
+		w.inTurns = false
+		if p := w.turnPing; p != nil {
+			first.BaselineRates = []float64{p.Rate}
+			first.Result.Notes = append(first.Result.Notes, fmt.Sprintf("measured in %s turns with /ping: /ping ran %.0f/s (p50 %s, p99 %s, %d errors) in its turns",
+				turnLength, p.Rate, ms(p.P50), ms(p.P99), p.Errors))
+			w.turnPing = nil
+		}
+		rows := append([]row{first}, w.derived...)
+		w.derived = nil
+		lastPing = 0
+		var after []int
+		for _, rw := range rows {
+			if rw.Baseline == basePing && len(rw.BaselineRates) == 0 && before > 0 {
+				rw.BaselineRates = []float64{before}
+				after = append(after, len(rep.Rows))
+			}
+			rep.Rows = append(rep.Rows, rw)
+		}
+		if len(after) > 0 && ctx.Err() == nil && ping() {
+			for _, i := range after {
+				rep.Rows[i].BaselineRates = append(rep.Rows[i].BaselineRates, lastPing)
+			}
 		}
 	}
 	rep.resolve()
@@ -175,6 +210,40 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// measure runs one scenario after the machine idles and returns its row,
+// with the CPU each process used while it was measured; the rows the
+// scenario derived stay in w.derived, given the same CPU where they have
+// none of their own.
+func measure(ctx context.Context, e *env, w *world, sc scenario) row {
+	e.quiesce(ctx)
+	fmt.Fprintf(os.Stderr, "bench: %s…\n", sc.name)
+	w.current = sc.name
+	before := sampleCPU()
+	res, err := sc.run(ctx, w)
+	after := sampleCPU()
+	if !res.window[0].at.IsZero() {
+		// The measured window, not the setup and checks around it.
+		before, after = res.window[0], res.window[1]
+	}
+	rw := row{Scenario: sc.name, Kind: sc.kind, Baseline: sc.baseline, Target: sc.target, Result: res, CPU: after.usageSince(before, e.roles())}
+	if res.cpu != nil {
+		// Measured in turns: the CPU of the scenario's own windows.
+		rw.CPU = *res.cpu
+	}
+	if err != nil {
+		rw.Failure = err.Error()
+		fmt.Fprintf(os.Stderr, "bench: %s FAILED: %v\n", sc.name, err)
+	} else {
+		fmt.Fprintf(os.Stderr, "bench: %s: %.0f/s p50 %s p99 %s errors %d\n", sc.name, res.Rate, ms(res.P50), ms(res.P99), res.Errors)
+	}
+	for i := range w.derived {
+		if w.derived[i].CPU == (usage{}) {
+			w.derived[i].CPU = rw.CPU
+		}
+	}
+	return rw
 }
 
 // runOptions are the load settings every HTTP scenario uses.

@@ -20,11 +20,14 @@ const (
 
 // row is one scenario's measurement and verdict.
 type row struct {
-	Scenario string  `json:"scenario"`
-	Kind     string  `json:"kind"`
-	Baseline string  `json:"baseline,omitempty"`
-	Target   float64 `json:"target_ratio,omitempty"`
-	Result   result  `json:"result"`
+	Scenario string `json:"scenario"`
+	Kind     string `json:"kind"`
+	Baseline string `json:"baseline,omitempty"`
+	// BaselineRates are the baseline's rates measured right before and
+	// right after the row (ping only); the ratio is to their mean.
+	BaselineRates []float64 `json:"baseline_rates,omitempty"`
+	Target        float64   `json:"target_ratio,omitempty"`
+	Result        result    `json:"result"`
 	// Goal is a target that is not a ratio (a time), met or not.
 	Goal    string  `json:"goal,omitempty"`
 	GoalMet bool    `json:"goal_met,omitempty"`
@@ -48,6 +51,22 @@ type report struct {
 	Concurrency int       `json:"concurrency"`
 	Members     int       `json:"members"`
 	Rows        []row     `json:"rows"`
+	// PairedPings are the /ping rates measured between scenarios, after
+	// the first (the ping row).
+	PairedPings []float64 `json:"paired_ping_rates,omitempty"`
+}
+
+// baseRate is the rate a row is compared with: the mean of its paired
+// baseline measurements, or else its baseline's row.
+func (rw *row) baseRate(rates map[string]float64) float64 {
+	if len(rw.BaselineRates) == 0 {
+		return rates[rw.Baseline]
+	}
+	sum := 0.0
+	for _, r := range rw.BaselineRates {
+		sum += r
+	}
+	return sum / float64(len(rw.BaselineRates))
 }
 
 // resolve computes every ratio against its baseline from the same run. A
@@ -67,7 +86,7 @@ func (r *report) resolve() {
 		}
 		if v, ok := rw.Result.Values["ratio"]; ok {
 			rw.Ratio = v
-		} else if base := rates[rw.Baseline]; base > 0 && rw.Baseline != "" {
+		} else if base := rw.baseRate(rates); base > 0 && rw.Baseline != "" {
 			rw.Ratio = rw.Result.Rate / base
 		} else {
 			continue
@@ -81,7 +100,7 @@ func (r *report) resolve() {
 		}
 		rw.Met = &met
 		if !met {
-			r.storesBound(rw, rates[rw.Baseline], perOp[rw.Baseline])
+			r.storesBound(rw, rw.baseRate(rates), perOp[rw.Baseline])
 		}
 	}
 }
@@ -129,7 +148,7 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "%s; %s.\n%s measured after %s of warm-up, %d requests in flight, %d shoppers logged in through the API.\n\n",
 		r.CoreSharing, r.Stores, r.Duration, r.Warmup, r.Concurrency, r.Members)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\trate/s\tp50\tp99\terrors\tpeak MB\tbaseline\tratio\ttarget\tCPU µs/op\tCPU% gen/api/worker/pg/redis/wechat/irq/other\t")
+	fmt.Fprintln(tw, "scenario\trate/s\tp50\tp99\terrors\tpeak MB\tbaseline\tratio\ttarget\tCPU µs/op\tCPU% gen/api/worker/pg/redis/wechat/irq/other/steal\t")
 	for _, rw := range r.Rows {
 		ratio, target, base, peak := "—", "—", "—", "—"
 		if rw.Ratio > 0 {
@@ -154,6 +173,9 @@ func (r *report) print(w io.Writer) {
 		}
 		if rw.Baseline != "" {
 			base = rw.Baseline
+			if len(rw.BaselineRates) > 0 {
+				base = fmt.Sprintf("%s %.0f", rw.Baseline, rw.baseRate(nil))
+			}
 		}
 		if rw.Result.PeakMB > 0 {
 			peak = fmt.Sprintf("%.0f", rw.Result.PeakMB)
@@ -167,12 +189,19 @@ func (r *report) print(w io.Writer) {
 			perOp = fmt.Sprintf("%.0f", us)
 		}
 		c := rw.CPU
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%.0f/%.0f/%.0f/%.0f/%.0f/%.0f/%.0f/%.0f\t\n", name, rw.Result.Rate,
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%.0f/%.0f/%.0f/%.0f/%.0f/%.0f/%.0f/%.0f/%.0f\t\n", name, rw.Result.Rate,
 			ms(rw.Result.P50), ms(rw.Result.P99), rw.Result.Errors, peak, base, ratio, target, perOp,
-			c.Generator, c.Server, c.Worker, c.Postgres, c.Redis, c.WeChat, c.Interrupts, c.Other)
+			c.Generator, c.Server, c.Worker, c.Postgres, c.Redis, c.WeChat, c.Interrupts, c.Other, c.Steal)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\npeak MB: the server's peak resident memory. CPU µs/op: the CPU the whole benchmark (generator, Siyu, stores, sandbox, interrupts) used per operation measured. CPU%: what the generator, Siyu's API (or the naive endpoint), Siyu's worker, PostgreSQL, Redis, the WeChat sandbox, interrupts (the loopback network) and everything outside the benchmark used during the measurement, in % of one core.")
+	fmt.Fprintln(w, "\npeak MB: the server's peak resident memory. CPU µs/op: the CPU the whole benchmark (generator, Siyu, stores, sandbox, interrupts) used per operation measured. CPU%: what the generator, Siyu's API (or the naive endpoint), Siyu's worker, PostgreSQL, Redis, the WeChat sandbox, interrupts (the loopback network) and everything outside the benchmark used during the measurement, and what the host took from this machine (steal), in % of one core. baseline: a rate after the name is the /ping the row is compared with: measured in turns with it (said under the row), or else the mean of the /ping measured right before and right after it.")
+	if len(r.PairedPings) > 0 && len(r.Rows) > 0 && r.Rows[0].Scenario == basePing {
+		lo, hi := r.PairedPings[0], r.PairedPings[0]
+		for _, p := range r.PairedPings {
+			lo, hi = min(lo, p), max(hi, p)
+		}
+		fmt.Fprintf(w, "/ping, measured again between the scenarios (%d times): %.0f to %.0f a second; the first, %.0f.\n", len(r.PairedPings), lo, hi, r.Rows[0].Result.Rate)
+	}
 	for _, rw := range r.Rows {
 		if rw.Failure == "" && len(rw.Result.Checks) == 0 && len(rw.Result.Notes) == 0 && len(rw.Result.ErrSamples) == 0 && len(rw.Result.Values) == 0 {
 			continue

@@ -41,6 +41,11 @@ type world struct {
 	prof    *profiler
 	current string
 
+	// inTurns has siyuLoad measure in turns with /ping, whose result it
+	// leaves in turnPing.
+	inTurns  bool
+	turnPing *result
+
 	// derived rows other scenarios add (a second comparison of one
 	// measurement).
 	derived []row
