@@ -40,6 +40,9 @@ const (
 	scFanout           = "ping during campaign fan-out"
 	scWinNaive         = "flash sale: win vs naive"
 	scBarePlan         = "ping while PostgreSQL plans (bare SQL)"
+	// scPingTurns is /ping in turns with itself: the check that turns are
+	// fair, its ratio 1.00 up to the noise.
+	scPingTurns = "ping in turns with ping"
 )
 
 // scenarios lists every measurement in the order they run: baselines first.
@@ -49,6 +52,7 @@ func scenarios() []scenario {
 		{name: baseRedis, kind: kindBaseline, run: redisCeiling},
 		{name: baseDB, kind: kindBaseline, run: dbCeiling},
 		{name: baseNaive, kind: kindBaseline, run: naiveFlashSale},
+		{name: scPingTurns, kind: kindScenario, baseline: basePing, turns: true, run: pingScenario},
 		{name: scWin, kind: kindScenario, baseline: basePing, target: 0.40, needs: []string{baseNaive}, run: flashSaleWin},
 		{name: scSoldOut, kind: kindScenario, baseline: basePing, target: 0.80, turns: true, run: flashSaleSoldOut},
 		{name: scJoin, kind: kindScenario, baseline: basePing, target: 0.50, turns: true, run: joinShow},
