@@ -89,7 +89,8 @@ func (s *Service) HandleEvent(ctx context.Context, ev *livekit.WebhookEvent) err
 	case ev.IngressInfo != nil:
 		room = ev.IngressInfo.RoomName
 	}
-	at := eventTime(ev, s.now())
+	received := s.now()
+	at := eventTime(ev, received)
 	var touched string
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewInsert().Model(&LiveKitEvent{ID: ev.Id, Event: ev.Event, RoomName: room, CreatedAt: at, ReceivedAt: s.now()}).
@@ -123,7 +124,8 @@ func (s *Service) HandleEvent(ctx context.Context, ev *livekit.WebhookEvent) err
 		case webhook.EventParticipantJoined:
 			return s.participantEvent(ctx, tx, show, ev.Participant, nil)
 		case webhook.EventParticipantLeft, webhook.EventParticipantConnectionAborted:
-			return s.participantEvent(ctx, tx, show, ev.Participant, &at)
+			left := leaveTime(ev, received)
+			return s.participantEvent(ctx, tx, show, ev.Participant, &left)
 		case webhook.EventEgressStarted, webhook.EventEgressUpdated:
 			return s.egressProgress(ctx, tx, show, ev.EgressInfo)
 		case webhook.EventEgressEnded:
@@ -155,6 +157,25 @@ func eventTime(ev *livekit.WebhookEvent, received time.Time) time.Time {
 		return stamped
 	}
 	return received
+}
+
+// leaveTime dates a viewer's leave: as eventTime, except that a leave
+// arriving after its second is dated at that second's last millisecond,
+// not its first. The leave happened somewhere in that second, and joins
+// are dated in milliseconds: a viewer who joined early in a second and
+// another who left later in it, reported late, would otherwise seem never
+// to have been in the room together, and the peak recounted from the
+// sessions (exactPeak, at reconciliation) would miss a viewer the room
+// really held.
+func leaveTime(ev *livekit.WebhookEvent, received time.Time) time.Time {
+	at := eventTime(ev, received)
+	if ev.CreatedAt <= 0 {
+		return at
+	}
+	if last := time.Unix(ev.CreatedAt, 0).UTC().Add(time.Second - time.Millisecond); received.After(last) {
+		return last
+	}
+	return at
 }
 
 // participantEvent records a viewer's join (left nil) or leave.
