@@ -153,7 +153,8 @@ func (r *report) print(w io.Writer) {
 		ratio, target, base, peak := "—", "—", "—", "—"
 		if rw.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", rw.Ratio)
-			if rw.Ratio < 0.1 {
+			if rw.Ratio < 0.1 || (rw.Met != nil && !*rw.Met && ratio == fmt.Sprintf("%.2f", rw.Target)) {
+				// Three places where two would show a missed target as met.
 				ratio = fmt.Sprintf("%.3f", rw.Ratio)
 			}
 		}
