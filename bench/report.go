@@ -23,8 +23,9 @@ type row struct {
 	Scenario string `json:"scenario"`
 	Kind     string `json:"kind"`
 	Baseline string `json:"baseline,omitempty"`
-	// BaselineRates are the baseline's rates measured right before and
-	// right after the row (ping only); the ratio is to their mean.
+	// BaselineRates are the /ping rates the row is compared with: the one
+	// measured in turns with it, or those right before and right after
+	// it. The ratio is to their mean.
 	BaselineRates []float64 `json:"baseline_rates,omitempty"`
 	Target        float64   `json:"target_ratio,omitempty"`
 	Result        result    `json:"result"`
