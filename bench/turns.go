@@ -121,7 +121,6 @@ func turns(ctx context.Context, concurrency int, warmup, duration time.Duration,
 		}
 		return false
 	}
-	var first, last cpuSample
 	warm := time.Now().Add(warmup)
 	for going := true; going; {
 		s := side(turn.Add(1) % 2)
@@ -132,16 +131,12 @@ func turns(ctx context.Context, concurrency int, warmup, duration time.Duration,
 		var before cpuSample
 		if measuring {
 			before = sampleCPU()
-			if first.at.IsZero() {
-				first = before
-			}
 			open.Store(true)
 		}
 		going = wait(turnLength - turnSettle)
 		open.Store(false)
 		if measuring {
 			after := sampleCPU()
-			last = after
 			secs := after.at.Sub(before.at)
 			sides[s].took += secs
 			sides[s].cpu = sides[s].cpu.plus(after.usageSince(before, r).times(secs.Seconds()))
@@ -155,7 +150,7 @@ func turns(ctx context.Context, concurrency int, warmup, duration time.Duration,
 	out := [2]result{}
 	for s := range sides {
 		sd := &sides[s]
-		res := result{Requests: sd.requests, Errors: sd.errs, Duration: sd.took, ErrSamples: sd.samples, window: [2]cpuSample{first, last}}
+		res := result{Requests: sd.requests, Errors: sd.errs, Duration: sd.took, ErrSamples: sd.samples}
 		if sd.took > 0 {
 			res.Rate = float64(sd.requests) / sd.took.Seconds()
 			cpu := sd.cpu.times(1 / sd.took.Seconds())
