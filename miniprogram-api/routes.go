@@ -20,7 +20,7 @@ func (a *API) routes() []edge.Route {
 		edge.Route{Method: http.MethodPost, Path: "/session", Summary: "Log in with a wx.login code", Tags: identity,
 			Request: new(sessionRequest), Response: new(sessionResponse), Status: http.StatusCreated,
 			Errors: []int{http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable}, Handlers: handlers(a.createSession)},
-		edge.Route{Method: http.MethodDelete, Path: "/session", Summary: "Log out (revoke the calling session token)", Tags: identity,
+		edge.Route{Method: http.MethodDelete, Path: "/session", Summary: "Log out (revoke the calling session token: at once on the replica that answers, within a minute on the others)", Tags: identity,
 			Status: http.StatusNoContent, Errors: []int{http.StatusUnauthorized}, Security: "member", Handlers: a.member(a.deleteSession)},
 		edge.Route{Method: http.MethodGet, Path: "/me", Summary: "The calling member", Tags: identity,
 			Response: new(meBody), Errors: []int{http.StatusUnauthorized}, Security: "member", Handlers: a.member(a.getMe)},
