@@ -135,7 +135,7 @@ func (s *Service) HandleEvent(ctx context.Context, ev *livekit.WebhookEvent) err
 		}
 		return nil
 	})
-	if err == nil && touched != "" {
+	if err == nil && touched != "" && changesHot(ev.Event) {
 		s.forget(touched)
 		if ev.Event == webhook.EventRoomFinished {
 			s.dropChat(ctx, touched)
@@ -226,4 +226,16 @@ const eventIDsKeptFor = 24 * time.Hour
 // eventIDsKeptFor ago. It returns how many went.
 func (s *Service) PruneWebhookEvents(ctx context.Context) (int64, error) {
 	return database.DeleteInBatches(ctx, s.db, "livekit_events", "id", "received_at < ?", s.now().Add(-eventIDsKeptFor))
+}
+
+// changesHot reports whether an event may change what the chat path
+// caches of a show (its status and HLS address): viewers joining and
+// leaving, by the hundred a second in a busy show, do not, and forgetting
+// the show at each would send its comments and likes to the database.
+func changesHot(event string) bool {
+	switch event {
+	case webhook.EventParticipantJoined, webhook.EventParticipantLeft, webhook.EventParticipantConnectionAborted:
+		return false
+	}
+	return true
 }
