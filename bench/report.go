@@ -130,6 +130,15 @@ func (r *report) storesBound(rw *row, base, baseUs float64) {
 		us, r.Machine.Cores, cores/us, cores/us/base, rw.Baseline)
 	if baseUs > 0 {
 		note += fmt.Sprintf("; %.0f/s, %.2f, if each cost no more than one %s (%.0f µs)", cores/(us+baseUs), cores/(us+baseUs)/base, rw.Baseline, baseUs)
+		// What would reach it: the stores on cores of their own. The rest
+		// of the work is then what the machine spends per operation.
+		if rest := rw.CPU.perOp(rw.Result.Rate) - us; rest > 0 {
+			est := baseUs / rest
+			note += fmt.Sprintf(". With PostgreSQL and Redis on cores of their own, the rest (Siyu, the generator, the network: %.0f µs per operation against %.0f for one %s) would allow about %.2f", rest, baseUs, rw.Baseline, est)
+			if est < rw.Target {
+				note += fmt.Sprintf(", so that rest would also have to fall by %.0f µs per operation", rest-baseUs/rw.Target)
+			}
+		}
 	}
 	rw.Result.Notes = append(rw.Result.Notes, note)
 }
