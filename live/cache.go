@@ -55,8 +55,9 @@ type hotShow struct {
 type hotCache struct {
 	mu    sync.Mutex
 	shows map[string]*hotShow
-	// forgets counts forget calls: a read that began before one does not
-	// store what it read, which may predate the change.
+	// forgets counts forget calls: a read that began before one, of any
+	// show (they are rare), does not store what it read, which may predate
+	// the change.
 	forgets uint64
 	loads   singleflight.Group
 }
@@ -73,14 +74,19 @@ func (s *Service) hot(ctx context.Context, showID string) (*hotShow, error) {
 		if age < hotTTL {
 			if age >= hotRefreshAfter && h.refreshing.CompareAndSwap(false, true) {
 				// The id may point into a request buffer the HTTP server
-				// reuses: the read keeps a copy.
+				// reuses: the read keeps a copy. It is the same read as a
+				// request's below, so a request finding the entry stale
+				// meanwhile waits for it rather than reading again.
 				id := strings.Clone(showID)
+				read := s.hotc.loads.DoChan(id, func() (any, error) {
+					return s.loadHot(context.WithoutCancel(ctx), id)
+				})
 				go func() {
-					if _, err := s.loadHot(context.WithoutCancel(ctx), id); err != nil {
+					if res := <-read; res.Err != nil {
 						// The next request past hotRefreshAfter tries again;
 						// past hotTTL one reads it in its own time.
 						h.refreshing.Store(false)
-						s.log.Warn("live: read a show again for the chat path", "show_id", id, "err", err)
+						s.log.Warn("live: read a show again for the chat path", "show_id", id, "err", res.Err)
 					}
 				}()
 			}
