@@ -149,19 +149,14 @@ func (c *ruleSQL) rule(r Rule) {
 	case "consented":
 		c.w("EXISTS (SELECT 1 FROM subscribe_consents sc WHERE sc.member_id = m.id AND sc.template_id = ? AND (sc.remaining > 0 OR sc.long_term = TRUE))", r.str("template_id"))
 	case "not_targeted_by":
-		// Through the campaign's runs and the deliveries' primary key (run,
-		// channel, member). Every channel is named so that one member's
-		// probe uses the whole key; a large segment hashes the runs' rows.
-		c.w("NOT EXISTS (SELECT 1 FROM campaign_deliveries cd WHERE cd.member_id = m.id AND cd.channel IN (?, ?, ?)"+
-			" AND cd.run_id IN (SELECT cr.id FROM campaign_runs cr WHERE cr.campaign_id = ?",
-			ChannelCoupon, ChannelSubscribe, ChannelWeCom, r.str("campaign_id"))
+		c.w("NOT EXISTS (SELECT 1 FROM campaign_deliveries cd WHERE cd.campaign_id = ? AND cd.member_id = m.id", r.str("campaign_id"))
 		if c.run != "" {
-			c.w(" AND cr.id <> ?", c.run)
+			c.w(" AND cd.run_id <> ?", c.run)
 		}
 		if d := r.num("days"); d > 0 {
-			c.w(" AND cr.started_at >= ?", c.since(d))
+			c.w(" AND cd.run_id IN (SELECT cr.id FROM campaign_runs cr WHERE cr.campaign_id = ? AND cr.started_at >= ?)", r.str("campaign_id"), c.since(d))
 		}
-		c.w("))")
+		c.w(")")
 	case "":
 		// The zero Rule selects nobody.
 		c.w("1 = 0")

@@ -1,1 +1,0 @@
-CREATE INDEX campaign_deliveries_campaign ON campaign_deliveries (campaign_id, member_id);
