@@ -70,25 +70,9 @@ func (s *Service) hot(ctx context.Context, showID string) (*hotShow, error) {
 	h := s.hotc.shows[showID]
 	s.hotc.mu.Unlock()
 	if h != nil {
-		age := time.Since(h.at)
-		if age < hotTTL {
+		if age := time.Since(h.at); age < hotTTL {
 			if age >= hotRefreshAfter && h.refreshing.CompareAndSwap(false, true) {
-				// The id may point into a request buffer the HTTP server
-				// reuses: the read keeps a copy. It is the same read as a
-				// request's below, so a request finding the entry stale
-				// meanwhile waits for it rather than reading again.
-				id := strings.Clone(showID)
-				read := s.hotc.loads.DoChan(id, func() (any, error) {
-					return s.loadHot(context.WithoutCancel(ctx), id)
-				})
-				go func() {
-					if res := <-read; res.Err != nil {
-						// The next request past hotRefreshAfter tries again;
-						// past hotTTL one reads it in its own time.
-						h.refreshing.Store(false)
-						s.log.Warn("live: read a show again for the chat path", "show_id", id, "err", res.Err)
-					}
-				}()
+				s.refreshHot(ctx, h, showID)
 			}
 			return h, nil
 		}
@@ -104,6 +88,25 @@ func (s *Service) hot(ctx context.Context, showID string) (*hotShow, error) {
 		return nil, err
 	}
 	return v.(*hotShow), nil
+}
+
+// refreshHot reads h's show again in the background. The id may point
+// into a request buffer the HTTP server reuses: the read keeps a copy. It
+// is the same read as hot's, so a request finding the entry stale
+// meanwhile waits for it rather than reading again.
+func (s *Service) refreshHot(ctx context.Context, h *hotShow, showID string) {
+	id := strings.Clone(showID)
+	read := s.hotc.loads.DoChan(id, func() (any, error) {
+		return s.loadHot(context.WithoutCancel(ctx), id)
+	})
+	go func() {
+		if res := <-read; res.Err != nil {
+			// The next request past hotRefreshAfter tries again; past
+			// hotTTL one reads it in its own time.
+			h.refreshing.Store(false)
+			s.log.Warn("live: read a show again for the chat path", "show_id", id, "err", res.Err)
+		}
+	}()
 }
 
 // loadHot reads what hot caches of a show and caches it.
