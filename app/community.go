@@ -75,7 +75,7 @@ func (a *application) buildCommunity() error {
 	}
 	if c.campaigns, err = community.NewCampaigns(community.CampaignsConfig{
 		DB: a.st.db, Redis: a.st.redis, Segments: c.segments, Coupons: c.coupons, Ledger: a.consents, WeCom: mass,
-		SubscribeRate: a.cfg.Community.SubscribeRate, WeComRate: a.cfg.Community.WeComRate, ProgressTTL: time.Second, Wake: a.relay.Poke, Logger: a.log,
+		SubscribeRate: a.cfg.Community.SubscribeRate, WeComRate: a.cfg.Community.WeComRate, Wake: a.relay.Poke, Logger: a.log,
 	}); err != nil {
 		return err
 	}

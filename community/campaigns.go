@@ -245,12 +245,6 @@ type CampaignsConfig struct {
 	// renewal (1m).
 	Budget   time.Duration
 	LeaseTTL time.Duration
-	// ProgressTTL is how long a run's counted progress is answered again
-	// while the run itself (status, chunk, plan) has not changed; zero
-	// counts it every time. Counting a 100,000-member run costs the
-	// database tens of milliseconds, and a console polls it several times
-	// a second.
-	ProgressTTL time.Duration
 	// Wake, when set, is called after a commit that asks the worker for
 	// work due now (the outbox relay's Poke), so the task is relayed at
 	// once rather than at the relay's next pass.
@@ -264,15 +258,14 @@ type CampaignsConfig struct {
 // chunks, pacing, progress, pause, resume and cancel, and the built-in
 // journeys.
 type Campaigns struct {
-	cfg     CampaignsConfig
-	db      *bun.DB
-	seg     *Segments
-	cpn     *Coupons
-	pace    *pacer
-	now     func() time.Time
-	log     *slog.Logger
-	hooks   campaignHooks
-	counted progressCache
+	cfg   CampaignsConfig
+	db    *bun.DB
+	seg   *Segments
+	cpn   *Coupons
+	pace  *pacer
+	now   func() time.Time
+	log   *slog.Logger
+	hooks campaignHooks
 }
 
 // campaignHooks let tests stop a run at a chosen point, as a killed worker
@@ -642,21 +635,38 @@ func (s *Campaigns) Cancel(ctx context.Context, staffID, id string) (Campaign, e
 // cancelRuns ends a campaign's running and paused runs; the deliveries
 // they had not made are counted as skipped ("cancelled").
 func (s *Campaigns) cancelRuns(ctx context.Context, tx bun.IDB, campaignID string, now time.Time) error {
-	var runIDs []string
-	if err := tx.NewSelect().Model((*campaignRunRow)(nil)).Column("id").
-		Where("campaign_id = ? AND status IN (?)", campaignID, bun.In([]string{CampaignRunning, CampaignPaused})).Scan(ctx, &runIDs); err != nil {
+	var runs []campaignRunRow
+	if err := tx.NewSelect().Model(&runs).Column("id", "actions").
+		Where("campaign_id = ? AND status IN (?)", campaignID, bun.In([]string{CampaignRunning, CampaignPaused})).Scan(ctx); err != nil {
 		return err
 	}
-	if len(runIDs) == 0 {
-		return nil
+	for _, run := range runs {
+		if _, err := tx.NewUpdate().Model((*campaignRunRow)(nil)).Set("status = ?", CampaignCancelled).Set("finished_at = ?", now).
+			Set("updated_at = ?", now).Where("id = ?", run.ID).Exec(ctx); err != nil {
+			return err
+		}
+		var actions CampaignActions
+		if err := json.Unmarshal([]byte(run.Actions), &actions); err != nil {
+			return fmt.Errorf("actions of run %s: %w", run.ID, err)
+		}
+		d := countDeltas{}
+		for _, ch := range actions.channels() {
+			res, err := tx.NewUpdate().Model((*deliveryRow)(nil)).Set("state = ?", DeliverySkipped).Set("reason = ?", "cancelled").
+				Set("updated_at = ?", now).Where("run_id = ? AND channel = ? AND state = ?", run.ID, ch, DeliveryPending).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			d.move(bucket(ch, DeliveryPending, ""), bucket(ch, DeliverySkipped, "cancelled"), n)
+		}
+		if err := addCounts(ctx, tx, run.ID, d); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.NewUpdate().Model((*campaignRunRow)(nil)).Set("status = ?", CampaignCancelled).Set("finished_at = ?", now).
-		Set("updated_at = ?", now).Where("id IN (?)", bun.In(runIDs)).Exec(ctx); err != nil {
-		return err
-	}
-	_, err := tx.NewUpdate().Model((*deliveryRow)(nil)).Set("state = ?", DeliverySkipped).Set("reason = ?", "cancelled").
-		Set("updated_at = ?", now).Where("run_id IN (?) AND state = ?", bun.In(runIDs), DeliveryPending).Exec(ctx)
-	return err
+	return nil
 }
 
 // RunNow starts a run of a campaign at once, outside its schedule (the

@@ -298,15 +298,22 @@ func (s *Campaigns) sendWeCom(ctx context.Context, run campaignRunRow, camp camp
 	// A row still marked sending was in an add_msg_template call when its
 	// worker stopped; whether WeCom took it is unknown, and sending again
 	// could make it twice.
-	q := s.db.NewUpdate().Model((*deliveryRow)(nil)).Set("state = ?", DeliveryFailed).Set("reason = ?", "outcome_unknown").
-		Set("updated_at = ?", s.now()).Where("run_id = ? AND channel = ? AND state = ?", run.ID, ChannelWeCom, DeliverySending)
-	if sp.after != "" {
-		q = q.Where("member_id > ?", sp.after)
-	}
-	if sp.until != "" {
-		q = q.Where("member_id <= ?", sp.until)
-	}
-	if _, err := q.Exec(ctx); err != nil {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewUpdate().Model((*deliveryRow)(nil)).Set("state = ?", DeliveryFailed).Set("reason = ?", "outcome_unknown").
+			Set("updated_at = ?", s.now()).Where("run_id = ? AND channel = ? AND state = ?", run.ID, ChannelWeCom, DeliverySending)
+		res, err := sp.whereUpdate(q).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		d := countDeltas{}
+		d.move(bucket(ChannelWeCom, DeliverySending, ""), bucket(ChannelWeCom, DeliveryFailed, "outcome_unknown"), n)
+		return addCounts(ctx, tx, run.ID, d)
+	})
+	if err != nil {
 		return fmt.Errorf("settle unknown WeCom sends: %w", err)
 	}
 	for {

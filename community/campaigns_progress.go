@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"strconv"
-	"sync"
 	"time"
 )
 
@@ -73,80 +70,7 @@ func (s *Campaigns) Runs(ctx context.Context, campaignID string) ([]RunProgress,
 	return out, nil
 }
 
-// progressCache keeps runs' counted progress for CampaignsConfig.ProgressTTL.
-type progressCache struct {
-	mu sync.Mutex
-	m  map[string]countedProgress
-}
-
-type countedProgress struct {
-	at    time.Time
-	stamp string
-	p     RunProgress
-}
-
-// stamp names the state of a run's row that a cached count is valid for.
-func (r campaignRunRow) stamp() string {
-	planned := ""
-	if r.PlannedAt != nil {
-		planned = r.PlannedAt.UTC().Format(time.RFC3339Nano)
-	}
-	return r.Status + "|" + r.UpdatedAt.UTC().Format(time.RFC3339Nano) + "|" + planned + "|" + strconv.Itoa(r.Chunks)
-}
-
-func (c *progressCache) get(run campaignRunRow, ttl time.Duration) (RunProgress, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[run.ID]
-	if !ok || e.stamp != run.stamp() || time.Since(e.at) >= ttl {
-		return RunProgress{}, false
-	}
-	return e.p.clone(), true
-}
-
-func (c *progressCache) put(run campaignRunRow, p RunProgress, ttl time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]countedProgress{}
-	}
-	if len(c.m) >= 1000 {
-		for id, e := range c.m {
-			if time.Since(e.at) >= ttl {
-				delete(c.m, id)
-			}
-		}
-	}
-	c.m[run.ID] = countedProgress{at: time.Now(), stamp: run.stamp(), p: p.clone()}
-}
-
-// clone copies p's maps, so callers never share them.
-func (p RunProgress) clone() RunProgress {
-	ch := make(map[string]ChannelProgress, len(p.Channels))
-	for k, c := range p.Channels {
-		c.Reasons = maps.Clone(c.Reasons)
-		ch[k] = c
-	}
-	p.Channels = ch
-	return p
-}
-
 func (s *Campaigns) progress(ctx context.Context, run campaignRunRow) (RunProgress, error) {
-	if ttl := s.cfg.ProgressTTL; ttl > 0 {
-		if p, ok := s.counted.get(run, ttl); ok {
-			return p, nil
-		}
-		p, err := s.count(ctx, run)
-		if err == nil {
-			s.counted.put(run, p, ttl)
-		}
-		return p, err
-	}
-	return s.count(ctx, run)
-}
-
-// count counts a run's deliveries.
-func (s *Campaigns) count(ctx context.Context, run campaignRunRow) (RunProgress, error) {
 	p := RunProgress{RunID: run.ID, CampaignID: run.CampaignID, Occurrence: run.Occurrence, Status: run.Status,
 		AsOf: run.AsOf.UTC(), StartedAt: run.StartedAt.UTC(), FinishedAt: utcPtr(run.FinishedAt), Chunks: run.Chunks,
 		Channels: map[string]ChannelProgress{}}
@@ -156,37 +80,31 @@ func (s *Campaigns) count(ctx context.Context, run campaignRunRow) (RunProgress,
 		p.Channels[ch] = ChannelProgress{Reasons: map[string]int{}}
 	}
 	if run.PlannedAt == nil {
-		// Nothing is planned yet, or the plan is being written: counting
-		// would only wade through rows no one else can see yet.
+		// Nothing is planned yet, or the plan is being written.
 		return p, nil
 	}
-	var counts []struct {
-		Channel string `bun:"channel"`
-		State   string `bun:"state"`
-		Reason  string `bun:"reason"`
-		N       int    `bun:"n"`
-	}
-	if err := s.db.NewSelect().Model((*deliveryRow)(nil)).ColumnExpr("channel, state, reason, COUNT(*) AS n").
-		Where("run_id = ?", run.ID).GroupExpr("channel, state, reason").Scan(ctx, &counts); err != nil {
-		return RunProgress{}, fmt.Errorf("count deliveries: %w", err)
+	counts, err := readCounts(ctx, s.db, run.ID)
+	if err != nil {
+		return RunProgress{}, err
 	}
 	for _, c := range counts {
 		cp, ok := p.Channels[c.Channel]
 		if !ok {
 			cp = ChannelProgress{Reasons: map[string]int{}}
 		}
-		cp.Targeted += c.N
+		n := int(c.N)
+		cp.Targeted += n
 		switch c.State {
 		case DeliverySent:
-			cp.Sent += c.N
+			cp.Sent += n
 		case DeliverySkipped:
-			cp.Skipped += c.N
-			cp.Reasons[c.Reason] += c.N
+			cp.Skipped += n
+			cp.Reasons[c.Reason] += n
 		case DeliveryFailed:
-			cp.Failed += c.N
-			cp.Reasons[c.Reason] += c.N
+			cp.Failed += n
+			cp.Reasons[c.Reason] += n
 		default:
-			cp.Pending += c.N
+			cp.Pending += n
 		}
 		p.Channels[c.Channel] = cp
 	}

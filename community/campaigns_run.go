@@ -23,7 +23,8 @@ import (
 // (channel, member) the run's rule selects at its as_of, and stamps the
 // run planned_at. The database does the work: no member list passes
 // through Siyu, and the run's progress (targeted, per channel) is known at
-// once. Rows whose outcome the snapshot already decides are written
+// once: the rows are counted in the same transaction, and every statement
+// that changes a row's state later moves its count (campaigns_counts.go). Rows whose outcome the snapshot already decides are written
 // skipped: a subscribe message to a member without an openid (no_openid)
 // or without a consent for the template (no_consent), a WeCom message to a
 // member who is nobody's customer (no_wecom_contact); the others are
@@ -373,7 +374,12 @@ type span struct {
 	after, until string
 }
 
-func (sp span) where(q *bun.SelectQuery) *bun.SelectQuery {
+func (sp span) where(q *bun.SelectQuery) *bun.SelectQuery { return q.ApplyQueryBuilder(sp.bound) }
+
+// whereUpdate limits an UPDATE to the span's rows.
+func (sp span) whereUpdate(q *bun.UpdateQuery) *bun.UpdateQuery { return q.ApplyQueryBuilder(sp.bound) }
+
+func (sp span) bound(q bun.QueryBuilder) bun.QueryBuilder {
 	if sp.after != "" {
 		q = q.Where("member_id > ?", sp.after)
 	}
@@ -484,6 +490,9 @@ func (s *Campaigns) plan(ctx context.Context, runID string) error {
 		for _, ch := range actions.channels() {
 			n, err := planChannel(ctx, tx, run, rule, actions, ch, now, some)
 			if err != nil {
+				return err
+			}
+			if err := recount(ctx, tx, run.ID, ch); err != nil {
 				return err
 			}
 			written += n
@@ -615,7 +624,9 @@ type outcome struct {
 }
 
 // settle writes outcomes in one transaction (db's, when it is one),
-// grouped into one UPDATE per (state, reason, detail, retry).
+// grouped into one UPDATE per (state, reason, detail, retry), and moves
+// the run's counts with them: the rows are locked and read first, so each
+// is counted out of the bucket it was in and into the one it ends in.
 func (s *Campaigns) settle(ctx context.Context, db bun.IDB, runID, channel string, outs []outcome) error {
 	if len(outs) == 0 {
 		return nil
@@ -627,14 +638,22 @@ func (s *Campaigns) settle(ctx context.Context, db bun.IDB, runID, channel strin
 	}
 	groups := map[key][]string{}
 	var order []key
+	members := make([]string, 0, len(outs))
 	for _, o := range outs {
 		k := key{o.state, o.reason, o.detail, o.retry}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
 		groups[k] = append(groups[k], o.member)
+		members = append(members, o.member)
 	}
 	write := func(ctx context.Context, tx bun.IDB) error {
+		var before []deliveryRow
+		if err := database.ForUpdate(tx.NewSelect().Model(&before).Column("member_id", "state", "reason").
+			Where("run_id = ? AND channel = ? AND member_id IN (?)", runID, channel, bun.In(members)).OrderExpr("member_id")).Scan(ctx); err != nil {
+			return fmt.Errorf("settle %s deliveries: %w", channel, err)
+		}
+		after := make(map[string]countKey, len(before))
 		for _, k := range order {
 			q := tx.NewUpdate().Model((*deliveryRow)(nil)).Set("reason = ?", k.reason).Set("detail = ?", k.detail).Set("updated_at = ?", now).
 				Where("run_id = ? AND channel = ? AND member_id IN (?)", runID, channel, bun.In(groups[k]))
@@ -644,13 +663,23 @@ func (s *Campaigns) settle(ctx context.Context, db bun.IDB, runID, channel strin
 			} else {
 				q = q.Set("state = ?", k.state)
 			}
-			if _, err := q.Exec(ctx); err != nil {
+			var changed []deliveryRow
+			if _, err := q.Returning("member_id, state, reason").Exec(ctx, &changed); err != nil {
 				return fmt.Errorf("settle %s deliveries: %w", channel, err)
 			}
+			for _, r := range changed {
+				after[r.MemberID] = bucket(channel, r.State, r.Reason)
+			}
 		}
-		return nil
+		d := countDeltas{}
+		for _, r := range before {
+			if to, ok := after[r.MemberID]; ok {
+				d.move(bucket(channel, r.State, r.Reason), to, 1)
+			}
+		}
+		return addCounts(ctx, tx, runID, d)
 	}
-	if d, ok := db.(*bun.DB); ok && len(order) > 1 {
+	if d, ok := db.(*bun.DB); ok {
 		return d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return write(ctx, tx) })
 	}
 	return write(ctx, db)
