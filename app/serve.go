@@ -59,6 +59,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			defer wg.Done()
 			workerErr = a.runWorker(ctx)
 		}()
+	} else {
+		wg.Go(func() { a.relay.RunPoked(ctx) })
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- app.Listener(ln) }()

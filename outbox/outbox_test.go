@@ -168,3 +168,43 @@ func TestRelayToAsynq(t *testing.T) {
 		}
 	})
 }
+
+func TestRelayRunPokedRelaysOnlyWhenPoked(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			return outbox.Add(ctx, tx, outbox.Message{TaskType: "test:poked"})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &recorder{}
+		relay := outbox.NewRelay(db, rec, quiet, time.Millisecond, nil)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			relay.RunPoked(ctx)
+		}()
+		relayed := func() int {
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			return len(rec.got)
+		}
+		// Passes at the interval are the workers' (Run), not RunPoked's.
+		time.Sleep(50 * time.Millisecond)
+		if n := relayed(); n != 0 {
+			t.Fatalf("relayed %d messages without a poke", n)
+		}
+		relay.Poke()
+		deadline := time.Now().Add(5 * time.Second)
+		for relayed() == 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n := relayed(); n != 1 {
+			t.Fatalf("relayed %d messages after a poke, want 1", n)
+		}
+		cancel()
+		<-done
+	})
+}

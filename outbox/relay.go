@@ -61,22 +61,43 @@ func (r *Relay) Run(ctx context.Context) {
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
 	for {
-		for {
-			n, err := r.Flush(ctx)
-			if err != nil && ctx.Err() == nil {
-				r.log.Error("outbox relay", "err", err)
-			}
-			// A full batch means more are waiting: go again at once.
-			if err != nil || n < r.batch {
-				break
-			}
-		}
+		r.drain(ctx)
 		r.observe(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-r.poke:
+		}
+	}
+}
+
+// RunPoked relays only when poked, until ctx is done. It is the relay of a
+// process that serves requests and leaves the regular passes to the
+// workers: a message its requests add for now (a campaign started from
+// the console) is relayed at once instead of at a worker's next pass, up
+// to a second later.
+func (r *Relay) RunPoked(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.poke:
+		}
+		r.drain(ctx)
+	}
+}
+
+// drain runs passes until one claims less than a full batch.
+func (r *Relay) drain(ctx context.Context) {
+	for {
+		n, err := r.Flush(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.log.Error("outbox relay", "err", err)
+		}
+		// A full batch means more are waiting: go again at once.
+		if err != nil || n < r.batch {
+			return
 		}
 	}
 }
