@@ -24,15 +24,16 @@ import (
 // run planned_at. The database does the work: no member list passes
 // through Siyu, and the run's progress (targeted, per channel) is known at
 // once: the rows are counted in the same transaction, and every statement
-// that changes a row's state later moves its count (campaigns_counts.go). Rows whose outcome the snapshot already decides are written
-// skipped: a subscribe message to a member without an openid (no_openid)
-// or without a consent for the template (no_consent), a WeCom message to a
-// member who is nobody's customer (no_wecom_contact); the others are
-// pending. Planning holds the run's row lock and is done once
-// (planned_at); rows a run has already (its mark lost, or planned chunk by
-// chunk before runs were planned at once) are kept (ON CONFLICT DO
-// NOTHING), so planning again writes nothing twice, and the rule's
-// not_targeted_by ignores the run's own rows.
+// that changes a row's state later moves its count (campaigns_counts.go).
+// Rows whose outcome the snapshot already decides are written skipped: a
+// subscribe message to a member without an openid (no_openid) or without
+// a consent for the template (no_consent), a WeCom message to a member
+// who is nobody's customer (no_wecom_contact); the others are pending.
+// Planning holds the run's row lock and is done once (planned_at); rows a
+// run has already (its mark lost, or planned chunk by chunk before runs
+// were planned at once) are kept (ON CONFLICT DO NOTHING), so planning
+// again writes nothing twice, and the rule's not_targeted_by ignores the
+// run's own rows.
 //
 // Sending. The run walks its rows in member-id order, a chunk (ChunkSize
 // members) at a time, from the member id after which the last finished
@@ -448,12 +449,12 @@ const analyzeAfter = 1000
 //
 // On PostgreSQL a plan of many rows analyzes the deliveries table in its
 // transaction, where ANALYZE samples the rows it wrote, so the statistics
-// commit with the rows. Without them,
-// until autovacuum got to the table (a minute or more later), the planner
-// took the new run for a few rows and read all of them for every batch
-// the worker settles: 60 ms or more a batch instead of 2 ms with 100,000
-// rows. Analyzed after the commit instead, the worker's first batches
-// raced the ANALYZE, and one that lost read the whole run (0.7 s).
+// commit with the rows. Without them, until autovacuum got to the table
+// (a minute or more later), the planner took the new run for a few rows
+// and read all of them for every batch the worker settles: 60 ms or more
+// a batch instead of 2 ms with 100,000 rows. Analyzed after the commit
+// instead, the worker's first batches raced the ANALYZE, and one that
+// lost read the whole run (0.7 s).
 func (s *Campaigns) plan(ctx context.Context, runID string) error {
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var run campaignRunRow
