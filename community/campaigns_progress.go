@@ -70,6 +70,7 @@ func (s *Campaigns) Runs(ctx context.Context, campaignID string) ([]RunProgress,
 	return out, nil
 }
 
+// progress is where run stands, read from its counts (campaigns_counts.go).
 func (s *Campaigns) progress(ctx context.Context, run campaignRunRow) (RunProgress, error) {
 	p := RunProgress{RunID: run.ID, CampaignID: run.CampaignID, Occurrence: run.Occurrence, Status: run.Status,
 		AsOf: run.AsOf.UTC(), StartedAt: run.StartedAt.UTC(), FinishedAt: utcPtr(run.FinishedAt), Chunks: run.Chunks,
