@@ -140,6 +140,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			step++
 			buf, err := chromedp.FullScreenshot(100)(ctx, tg)
+			// Under load Chromium may not have laid the page out yet
+			// ("Cannot take screenshot with 0 width"): wait for it.
+			for try := 0; err != nil && strings.Contains(err.Error(), "0 width") && try < 50; try++ {
+				time.Sleep(100 * time.Millisecond)
+				buf, err = chromedp.FullScreenshot(100)(ctx, tg)
+			}
 			if err != nil {
 				return err
 			}
