@@ -231,7 +231,7 @@ func (w *world) planAtOnce(ctx context.Context, tagID string) (time.Duration, er
 	}
 	defer tx.Rollback()
 	start := time.Now()
-	_, err = tx.ExecContext(ctx, `INSERT INTO campaign_deliveries (run_id, channel, member_id, campaign_id, state, updated_at)
-		SELECT 'bench-plan', 'subscribe', member_id, 'bench-plan', 'pending', now() FROM member_tags WHERE tag_id = ?`, tagID)
+	_, err = tx.ExecContext(ctx, `INSERT INTO campaign_deliveries (run_id, channel, member_id, state, updated_at)
+		SELECT 'bench-plan', 'subscribe', member_id, 'pending', now() FROM member_tags WHERE tag_id = ?`, tagID)
 	return time.Since(start), err
 }

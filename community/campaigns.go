@@ -51,6 +51,10 @@ const (
 	ChannelWeCom     = "wecom"
 )
 
+// deliveryChannels lists every channel a delivery row can be of (the
+// segment rule not_targeted_by looks a member up in each).
+var deliveryChannels = []string{ChannelCoupon, ChannelSubscribe, ChannelWeCom}
+
 // CampaignActions is what a campaign does for every member it targets;
 // at least one is set. They are carried out in this order, so a message
 // can speak of the coupon just granted.

@@ -122,7 +122,10 @@ func segmentFixture(t *testing.T, db *bun.DB, asOf time.Time) {
 	fxConsent(t, db, "m3", "tpl", 0, true, old)
 	fxExec(t, db, `INSERT INTO campaigns (id, name, actions, schedule, status, created_by, created_at, updated_at) VALUES ('cmp1', 'c', '{}', 'now', 'completed', 'x', ?, ?)`, old, old)
 	fxExec(t, db, `INSERT INTO campaign_runs (id, campaign_id, occurrence, rule, actions, as_of, status, started_at, updated_at) VALUES ('run1', 'cmp1', 'o', '{}', '{}', ?, 'completed', ?, ?)`, asOf.Add(-40*day), asOf.Add(-40*day), asOf.Add(-40*day))
-	fxExec(t, db, `INSERT INTO campaign_deliveries (run_id, channel, member_id, campaign_id, state, updated_at) VALUES ('run1', 'coupon', 'm1', 'cmp1', 'sent', ?)`, asOf.Add(-40*day))
+	fxExec(t, db, `INSERT INTO campaign_deliveries (run_id, channel, member_id, state, updated_at) VALUES ('run1', 'coupon', 'm1', 'sent', ?)`, asOf.Add(-40*day))
+	fxExec(t, db, `INSERT INTO campaigns (id, name, actions, schedule, status, created_by, created_at, updated_at) VALUES ('cmp2', 'c', '{}', 'now', 'completed', 'x', ?, ?)`, old, old)
+	fxExec(t, db, `INSERT INTO campaign_runs (id, campaign_id, occurrence, rule, actions, as_of, status, started_at, updated_at) VALUES ('run2', 'cmp2', 'o', '{}', '{}', ?, 'completed', ?, ?)`, asOf.Add(-day), asOf.Add(-day), asOf.Add(-day))
+	fxExec(t, db, `INSERT INTO campaign_deliveries (run_id, channel, member_id, state, updated_at) VALUES ('run2', 'subscribe', 'm2', 'skipped', ?), ('run2', 'wecom', 'm3', 'sent', ?)`, asOf.Add(-day), asOf.Add(-day))
 }
 
 func TestSegmentRulesInSQL(t *testing.T) {
@@ -156,6 +159,7 @@ func TestSegmentRulesInSQL(t *testing.T) {
 		{"consented", `{"consented":{"template_id":"tpl"}}`, []string{"m1", "m3"}},
 		{"not targeted in 30 days", `{"and":[{"paid_in":{}},{"not_targeted_by":{"campaign_id":"cmp1","days":30}}]}`, []string{"m1", "m2", "m3"}},
 		{"not targeted ever", `{"and":[{"paid_in":{}},{"not_targeted_by":{"campaign_id":"cmp1"}}]}`, []string{"m2", "m3"}},
+		{"not targeted on any channel", `{"and":[{"paid_in":{}},{"not_targeted_by":{"campaign_id":"cmp2"}}]}`, []string{"m1"}},
 		{"or and not", `{"or":[{"has_phone":{}},{"and":[{"invited_by":{"member_id":"m1"}},{"not":{"reserved":{"show_id":"s1"}}}]}]}`, []string{"m3", "m4"}},
 	}
 	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
