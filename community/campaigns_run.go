@@ -525,16 +525,23 @@ func (s *Campaigns) plan(ctx context.Context, runID string) error {
 // where it can be: empty leaves the row pending, anything else writes it
 // skipped for that reason.
 func planChannel(ctx context.Context, tx bun.IDB, run campaignRunRow, rule Rule, actions CampaignActions, channel string, now time.Time, keep bool) (int64, error) {
-	reason, rargs := "''", []any(nil)
+	// What a channel needs of each member is joined to it rather than
+	// looked up in a subquery: the reason appears twice in the statement
+	// and PostgreSQL would build a subquery's hash table for each, where
+	// the joins walk the members, their consents and their tags together
+	// in id order (100,000 members: 0.86 s instead of 1.12).
+	reason, join, jargs := "''", "", []any(nil)
 	switch channel {
 	case ChannelSubscribe:
-		reason = "CASE WHEN m.openid = '' THEN 'no_openid'" +
-			" WHEN EXISTS (SELECT 1 FROM subscribe_consents sc WHERE sc.member_id = m.id AND sc.template_id = ?" +
-			" AND (sc.remaining > 0 OR sc.long_term = TRUE)) THEN '' ELSE 'no_consent' END"
-		rargs = []any{actions.Subscribe.TemplateID}
+		// A member has one consent row per template (the primary key).
+		join = " LEFT JOIN subscribe_consents pc ON pc.member_id = m.id AND pc.template_id = ?" +
+			" AND (pc.remaining > 0 OR pc.long_term = TRUE)"
+		jargs = []any{actions.Subscribe.TemplateID}
+		reason = "CASE WHEN m.openid = '' THEN 'no_openid' WHEN pc.member_id IS NULL THEN 'no_consent' ELSE '' END"
 	case ChannelWeCom:
-		reason = "CASE WHEN m.unionid <> '' AND EXISTS (SELECT 1 FROM wecom_contacts w WHERE w.unionid = m.unionid" +
-			" AND w.removed_at IS NULL) THEN '' ELSE 'no_wecom_contact' END"
+		join = " LEFT JOIN (SELECT DISTINCT unionid FROM wecom_contacts WHERE removed_at IS NULL AND unionid <> '') pw" +
+			" ON pw.unionid = m.unionid"
+		reason = "CASE WHEN pw.unionid IS NULL THEN 'no_wecom_contact' ELSE '' END"
 	}
 	cond, cargs := compileRule(tx, rule, run.AsOf, run.ID)
 	// In member order the rows' index entries go in at the right end of
@@ -542,7 +549,7 @@ func planChannel(ctx context.Context, tx bun.IDB, run campaignRunRow, rule Rule,
 	// PostgreSQL.
 	q := "INSERT INTO campaign_deliveries (run_id, channel, member_id, state, reason, updated_at)" +
 		" SELECT ?, ?, p.id, CASE WHEN p.reason = '' THEN ? ELSE ? END, p.reason, ?" +
-		" FROM (SELECT m.id, " + reason + " AS reason FROM members AS m WHERE " + cond + ") AS p"
+		" FROM (SELECT m.id, " + reason + " AS reason FROM members AS m" + join + " WHERE " + cond + ") AS p"
 	if keep {
 		// SQLite reads "ON CONFLICT" after a SELECT's FROM as a join's ON
 		// unless the SELECT has a WHERE.
@@ -550,7 +557,7 @@ func planChannel(ctx context.Context, tx bun.IDB, run campaignRunRow, rule Rule,
 	} else {
 		q += " ORDER BY p.id"
 	}
-	args := append(append([]any{run.ID, channel, DeliveryPending, DeliverySkipped, now}, rargs...), cargs...)
+	args := append(append([]any{run.ID, channel, DeliveryPending, DeliverySkipped, now}, jargs...), cargs...)
 	if !keep && database.IsPostgres(tx) {
 		// The rows are counted as they are written (a pending row has no
 		// reason), rather than read again: 60 ms less for 100,000.

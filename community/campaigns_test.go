@@ -670,7 +670,7 @@ func TestCampaignWeComAndWinBackJourney(t *testing.T) {
 		ctx := context.Background()
 		w := newCampaignWorld(t, db, nil)
 		now := w.clk.Now()
-		for i, m := range []fxMember{{ID: "a", UnionID: "ua"}, {ID: "b", UnionID: "ub"}, {ID: "c", UnionID: "uc"}, {ID: "d"}} {
+		for i, m := range []fxMember{{ID: "a", UnionID: "ua"}, {ID: "b", UnionID: "ub"}, {ID: "c", UnionID: "uc"}, {ID: "d"}, {ID: "e", UnionID: "ue"}} {
 			fxAddMember(t, db, m)
 			fxOrder(t, db, fmt.Sprintf("o%d", i), m.ID, 10000, 0, tptr(now.Add(-90*24*time.Hour)), now.Add(-90*24*time.Hour))
 		}
@@ -687,6 +687,11 @@ func TestCampaignWeComAndWinBackJourney(t *testing.T) {
 			ext := w.corp.ExternalUserID(u)
 			fxExec(t, db, "INSERT INTO wecom_contacts (external_userid, staff_userid, unionid, added_at, updated_at) VALUES (?, 'zhangsan', ?, ?, ?)", ext, u, now, now)
 		}
+		// b added a second staff member later; e was a customer once.
+		fxExec(t, db, "INSERT INTO wecom_contacts (external_userid, staff_userid, unionid, added_at, updated_at) VALUES (?, 'lisi', 'ub', ?, ?)",
+			w.corp.ExternalUserID("ub"), now.Add(time.Minute), now)
+		fxExec(t, db, "INSERT INTO wecom_contacts (external_userid, staff_userid, unionid, added_at, removed_at, updated_at) VALUES ('wmE', 'zhangsan', 'ue', ?, ?, ?)",
+			now.Add(-48*time.Hour), now.Add(-24*time.Hour), now)
 		tpl, _ := w.cpn.CreateTemplate(ctx, "staff", community.CouponTemplateInput{Name: "回归礼", Kind: community.CouponNoThreshold,
 			AmountOff: 1000, ValidDays: 7, TotalStock: 100, PerMemberLimit: 3})
 		j, err := w.cmp.SetJourney(ctx, "staff", community.JourneyWinBack, true, community.JourneyConfig{DormantDays: 30, CooldownDays: 30,
@@ -699,11 +704,11 @@ func TestCampaignWeComAndWinBackJourney(t *testing.T) {
 		j, _ = w.cmp.Journey(ctx, community.JourneyWinBack)
 		p := *j.LastRun
 		checkAdds(t, p)
-		if p.Targeted != 3 || p.Channels[community.ChannelCoupon].Sent != 3 {
+		if p.Targeted != 4 || p.Channels[community.ChannelCoupon].Sent != 4 {
 			t.Fatalf("win-back run = %+v", p)
 		}
 		wc := p.Channels[community.ChannelWeCom]
-		if wc.Sent != 2 || wc.Reasons["no_wecom_contact"] != 1 {
+		if wc.Sent != 2 || wc.Reasons["no_wecom_contact"] != 2 {
 			t.Fatalf("WeCom progress = %+v", wc)
 		}
 		msgs := w.corp.Messages()
