@@ -98,6 +98,7 @@ type Consents struct {
 	longTerm []string
 	now      func() time.Time
 	log      *slog.Logger
+	sent     sentRecords
 }
 
 // NewConsents returns the ledger.
@@ -372,9 +373,10 @@ func (c *Consents) Release(ctx context.Context, reqs []SendRequest) error {
 }
 
 // settle records WeChat's final answer for a pending key. A message sent
-// is one statement; a refusal (43101) leaves the consent spent, and
-// withdraws a long-term one; a rejected message gives its one-time consent
-// back, since WeChat did not spend it.
+// is recorded with those sent at the same moment (sentRecords); a refusal
+// (43101) leaves the consent spent, and withdraws a long-term one; a
+// rejected message gives its one-time consent back, since WeChat did not
+// spend it.
 func (c *Consents) settle(ctx context.Context, req SendRequest, status SendStatus, sendErr error) error {
 	now := c.now().UTC()
 	var errText string
@@ -391,8 +393,14 @@ func (c *Consents) settle(ctx context.Context, req SendRequest, status SendStatu
 		return n == 1, err
 	}
 	if status == SendSent {
-		_, err := record(ctx, c.db)
-		return err
+		return c.sent.record(ctx, req.Key, func(ctx context.Context, keys []string) error {
+			_, err := c.db.NewUpdate().Model((*subscribeSend)(nil)).Set("status = ?", SendSent).Set("error = ''").
+				Set("updated_at = ?", now).Where("key IN (?) AND status = ?", bun.In(keys), SendPending).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("settle subscribe sends: %w", err)
+			}
+			return nil
+		})
 	}
 	return c.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if mine, err := record(ctx, tx); err != nil || !mine {

@@ -90,6 +90,18 @@ const longTerm = "tpl-long-term"
 
 func newLedger(t *testing.T, db *bun.DB) (*community.Consents, *miniprogram.Server) {
 	t.Helper()
+	mp, sender := newPlatform(t)
+	ledger, err := community.NewConsents(community.ConsentsConfig{DB: db, Sender: sender, LongTermTemplates: []string{longTerm}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ledger, mp
+}
+
+// newPlatform starts the sandbox platform, with one long-term template,
+// and a sender speaking to it.
+func newPlatform(t *testing.T) (*miniprogram.Server, *wireSender) {
+	t.Helper()
 	tpls := miniprogram.DefaultTemplates()
 	tpls[longTerm] = miniprogram.Template{Title: "会员通知", Keywords: []string{"thing1"}}
 	mp, err := miniprogram.New(miniprogram.Config{Templates: tpls, LongTermTemplates: []string{longTerm}})
@@ -99,15 +111,7 @@ func newLedger(t *testing.T, db *bun.DB) (*community.Consents, *miniprogram.Serv
 	srv := httptest.NewServer(mp)
 	t.Cleanup(srv.Close)
 	set := mp.Settings()
-	ledger, err := community.NewConsents(community.ConsentsConfig{
-		DB:                db,
-		Sender:            &wireSender{base: srv.URL, appID: set[miniprogram.SettingAppID], secret: set[miniprogram.SettingAppSecret]},
-		LongTermTemplates: []string{longTerm},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ledger, mp
+	return mp, &wireSender{base: srv.URL, appID: set[miniprogram.SettingAppID], secret: set[miniprogram.SettingAppSecret]}
 }
 
 func reminder(openid string) community.SubscribeMessage {
