@@ -151,10 +151,14 @@ func (c *ruleSQL) rule(r Rule) {
 	case "not_targeted_by":
 		// A delivery of one of the campaign's runs, looked up by the run's
 		// primary key (run_id, channel, member_id): naming every channel
-		// lets the database seek each key instead of reading the run.
-		c.w("NOT EXISTS (SELECT 1 FROM campaign_runs cr JOIN campaign_deliveries cd"+
-			" ON cd.run_id = cr.id AND cd.channel IN (?) AND cd.member_id = m.id WHERE cr.campaign_id = ?",
-			bun.In(deliveryChannels), r.str("campaign_id"))
+		// lets the database seek each key instead of reading the run. The
+		// member is matched in WHERE, not in the join's ON, so PostgreSQL
+		// makes the NOT EXISTS an anti-join (hashing the campaign's
+		// deliveries when many members are asked about) rather than a
+		// subquery run once a member.
+		c.w("NOT EXISTS (SELECT 1 FROM campaign_runs cr JOIN campaign_deliveries cd ON cd.run_id = cr.id"+
+			" WHERE cr.campaign_id = ? AND cd.channel IN (?) AND cd.member_id = m.id",
+			r.str("campaign_id"), bun.In(deliveryChannels))
 		if c.run != "" {
 			c.w(" AND cr.id <> ?", c.run)
 		}
