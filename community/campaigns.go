@@ -496,11 +496,11 @@ func (s *Campaigns) Campaign(ctx context.Context, id string) (Campaign, error) {
 	err := s.db.NewSelect().Model(&run).Where("campaign_id = ?", id).OrderExpr("started_at DESC, id DESC").Limit(1).Scan(ctx)
 	switch {
 	case err == nil:
-		p, err := s.progress(ctx, run)
+		ps, err := s.progressOf(ctx, run)
 		if err != nil {
 			return Campaign{}, err
 		}
-		c.LastRun = &p
+		c.LastRun = &ps[0]
 	case !errors.Is(err, sql.ErrNoRows):
 		return Campaign{}, fmt.Errorf("read latest run: %w", err)
 	}

@@ -93,11 +93,19 @@ func recount(ctx context.Context, db bun.IDB, runID, channel string) error {
 	return nil
 }
 
-// readCounts reads a run's counts.
-func readCounts(ctx context.Context, db bun.IDB, runID string) ([]countRow, error) {
-	var rows []countRow
-	if err := db.NewSelect().Model(&rows).Where("run_id = ? AND n <> 0", runID).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("read counts of run %s: %w", runID, err)
+// readCounts reads the counts of runs, in one statement however many
+// there are (a recurring campaign lists up to a hundred), by run id.
+func readCounts(ctx context.Context, db bun.IDB, runIDs ...string) (map[string][]countRow, error) {
+	out := make(map[string][]countRow, len(runIDs))
+	if len(runIDs) == 0 {
+		return out, nil
 	}
-	return rows, nil
+	var rows []countRow
+	if err := db.NewSelect().Model(&rows).Where("run_id IN (?) AND n <> 0", bun.In(runIDs)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("read counts of %d runs: %w", len(runIDs), err)
+	}
+	for _, r := range rows {
+		out[r.RunID] = append(out[r.RunID], r)
+	}
+	return out, nil
 }

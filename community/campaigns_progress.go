@@ -50,7 +50,11 @@ func (s *Campaigns) Progress(ctx context.Context, runID string) (RunProgress, er
 		}
 		return RunProgress{}, fmt.Errorf("read campaign run: %w", err)
 	}
-	return s.progress(ctx, run)
+	ps, err := s.progressOf(ctx, run)
+	if err != nil {
+		return RunProgress{}, err
+	}
+	return ps[0], nil
 }
 
 // Runs lists a campaign's runs, newest first, with their progress.
@@ -59,19 +63,31 @@ func (s *Campaigns) Runs(ctx context.Context, campaignID string) ([]RunProgress,
 	if err := s.db.NewSelect().Model(&runs).Where("campaign_id = ?", campaignID).OrderExpr("started_at DESC, id DESC").Limit(100).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list campaign runs: %w", err)
 	}
+	return s.progressOf(ctx, runs...)
+}
+
+// progressOf is where runs stand, in order, their counts read in one
+// statement. A run not yet planned (or being planned) has none to read.
+func (s *Campaigns) progressOf(ctx context.Context, runs ...campaignRunRow) ([]RunProgress, error) {
+	ids := make([]string, 0, len(runs))
+	for _, r := range runs {
+		if r.PlannedAt != nil {
+			ids = append(ids, r.ID)
+		}
+	}
+	counts, err := readCounts(ctx, s.db, ids...)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]RunProgress, 0, len(runs))
 	for _, r := range runs {
-		p, err := s.progress(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
+		out = append(out, progress(r, counts[r.ID]))
 	}
 	return out, nil
 }
 
-// progress is where run stands, read from its counts (campaigns_counts.go).
-func (s *Campaigns) progress(ctx context.Context, run campaignRunRow) (RunProgress, error) {
+// progress is where run stands by its counts (campaigns_counts.go).
+func progress(run campaignRunRow, counts []countRow) RunProgress {
 	p := RunProgress{RunID: run.ID, CampaignID: run.CampaignID, Occurrence: run.Occurrence, Status: run.Status,
 		AsOf: run.AsOf.UTC(), StartedAt: run.StartedAt.UTC(), FinishedAt: utcPtr(run.FinishedAt), Chunks: run.Chunks,
 		Channels: map[string]ChannelProgress{}}
@@ -79,14 +95,6 @@ func (s *Campaigns) progress(ctx context.Context, run campaignRunRow) (RunProgre
 	_ = json.Unmarshal([]byte(run.Actions), &actions)
 	for _, ch := range actions.channels() {
 		p.Channels[ch] = ChannelProgress{Reasons: map[string]int{}}
-	}
-	if run.PlannedAt == nil {
-		// Nothing is planned yet, or the plan is being written.
-		return p, nil
-	}
-	counts, err := readCounts(ctx, s.db, run.ID)
-	if err != nil {
-		return RunProgress{}, err
 	}
 	for _, c := range counts {
 		cp, ok := p.Channels[c.Channel]
@@ -112,7 +120,7 @@ func (s *Campaigns) progress(ctx context.Context, run campaignRunRow) (RunProgre
 	for _, cp := range p.Channels {
 		p.Targeted = max(p.Targeted, cp.Targeted)
 	}
-	return p, nil
+	return p
 }
 
 // Expected counts the members a run's rule selects at the run's as_of:
