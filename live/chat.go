@@ -38,10 +38,13 @@ type Comment struct {
 	Status    CommentStatus `bun:"status,notnull"`
 	Reason    string        `bun:"reason,notnull"`
 	CreatedAt time.Time     `bun:"created_at,notnull"`
-	// StoredAt is when a moderator stored the comment: the order the
-	// control room's feed follows (ids follow the order comments were
-	// posted, and moderators on several replicas store them out of it).
+	// StoredAt is when a moderator stored the comment.
 	StoredAt time.Time `bun:"stored_at,nullzero"`
+	// Seq numbers a show's comments in the order they were stored and
+	// became visible (storeComments): the order the control room's feed
+	// follows. Ids follow the order comments were posted, and moderators
+	// on several replicas store them out of it.
+	Seq int64 `bun:"seq,notnull"`
 }
 
 // ChatComment is a comment as the room receives it in a chat batch. It is

@@ -2,6 +2,8 @@ package live
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,6 +66,88 @@ func TestStoreCommentsOnce(t *testing.T) {
 		n, err := db.NewSelect().Model((*Comment)(nil)).Count(ctx)
 		if err != nil || n != 3 {
 			t.Fatalf("%d comments stored (%v), want 3", n, err)
+		}
+	})
+}
+
+// TestStoreCommentsNumbered: moderators storing comments of the same shows
+// at once number each show's comments 1, 2, 3, … with none twice, and a
+// reader following a show's feed by number never sees a number before a
+// smaller one: numbers become visible in order.
+func TestStoreCommentsNumbered(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		shows := []string{"show-a", "show-b", "show-c"}
+		const writers, batches, size = 6, 20, 7
+		stop := make(chan struct{})
+		readErr := make(chan error, 1)
+		go func() {
+			// Follows show-a, expecting every number after the last seen.
+			var last int64
+			for {
+				var seqs []int64
+				err := db.NewSelect().Model((*Comment)(nil)).Column("seq").Where("show_id = ? AND seq > ?", "show-a", last).
+					OrderExpr("seq").Scan(ctx, &seqs)
+				if err != nil {
+					readErr <- err
+					return
+				}
+				for _, s := range seqs {
+					if s != last+1 {
+						readErr <- fmt.Errorf("saw %d after %d", s, last)
+						return
+					}
+					last = s
+				}
+				select {
+				case <-stop:
+					readErr <- nil
+					return
+				default:
+				}
+			}
+		}()
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for w := range writers {
+			wg.Go(func() {
+				for b := range batches {
+					rows := make([]Comment, size)
+					for i := range rows {
+						id := fmt.Sprintf("c-%d-%d-%d", w, b, i)
+						rows[i] = Comment{ID: id, ShowID: shows[(w+b+i)%len(shows)], MemberID: "m", Text: "主播好", Status: CommentVisible, CreatedAt: time.Now()}
+					}
+					if _, err := storeComments(ctx, db, rows); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(stop)
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if err := <-readErr; err != nil {
+			t.Fatalf("reader: %v", err)
+		}
+		total := 0
+		for _, show := range shows {
+			var seqs []int64
+			if err := db.NewSelect().Model((*Comment)(nil)).Column("seq").Where("show_id = ?", show).OrderExpr("seq").Scan(ctx, &seqs); err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range seqs {
+				if s != int64(i+1) {
+					t.Fatalf("%s numbered %v", show, seqs)
+				}
+			}
+			total += len(seqs)
+		}
+		if total != writers*batches*size {
+			t.Fatalf("%d comments stored, want %d", total, writers*batches*size)
 		}
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,8 +39,6 @@ func (w *ModerationWorker) finish(ctx context.Context, taken []takenComment) (in
 		}
 	}
 	rows, later := w.moderate(ctx, valid)
-	// Stamped as late as possible: the feed allows for the time between
-	// this and the commit (analytics.StoreSkew).
 	at := w.s.now().UTC()
 	for i := range rows {
 		rows[i].StoredAt = at
@@ -167,7 +167,14 @@ func storeComments(ctx context.Context, db bun.IDB, rows []Comment) (map[string]
 	for start := 0; start < len(rows); start += storeChunk {
 		part := rows[start:min(start+storeChunk, len(rows))]
 		var ids []string
-		if err := db.NewInsert().Model(&part).On("CONFLICT (id) DO NOTHING").Returning("id").Scan(ctx, &ids); err != nil {
+		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if err := numberComments(ctx, tx, part); err != nil {
+				return err
+			}
+			ids = ids[:0]
+			return tx.NewInsert().Model(&part).On("CONFLICT (id) DO NOTHING").Returning("id").Scan(ctx, &ids)
+		})
+		if err != nil {
 			return nil, fmt.Errorf("store comments: %w", err)
 		}
 		for _, id := range ids {
@@ -175,6 +182,48 @@ func storeComments(ctx context.Context, db bun.IDB, rows []Comment) (map[string]
 		}
 	}
 	return stored, nil
+}
+
+// feedRow is the last number a show's comments were given.
+type feedRow struct {
+	bun.BaseModel `bun:"table:comment_feeds"`
+
+	ShowID string `bun:"show_id,pk"`
+	Seq    int64  `bun:"seq,notnull"`
+}
+
+// numberComments gives rows the next numbers of their shows' feeds, in
+// order, taking them from the shows' comment_feeds rows in one statement.
+// Those rows stay locked until tx commits, so a show's comments become
+// visible in the order of their numbers: a reader that has seen a number
+// has seen every smaller one. The rows are locked in show order, so two
+// moderators storing comments of the same shows wait for each other
+// rather than deadlock. A comment stored already keeps its number; the
+// one given here is left unused.
+func numberComments(ctx context.Context, tx bun.Tx, rows []Comment) error {
+	n := map[string]int64{}
+	for _, r := range rows {
+		n[r.ShowID]++
+	}
+	feeds := make([]feedRow, 0, len(n))
+	for show, k := range n {
+		feeds = append(feeds, feedRow{ShowID: show, Seq: k})
+	}
+	slices.SortFunc(feeds, func(a, b feedRow) int { return strings.Compare(a.ShowID, b.ShowID) })
+	var last []feedRow
+	if _, err := tx.NewInsert().Model(&feeds).On("CONFLICT (show_id) DO UPDATE").
+		Set("seq = ?TableAlias.seq + EXCLUDED.seq").Returning("show_id, seq").Exec(ctx, &last); err != nil {
+		return fmt.Errorf("number comments: %w", err)
+	}
+	next := make(map[string]int64, len(last))
+	for _, f := range last {
+		next[f.ShowID] = f.Seq - n[f.ShowID]
+	}
+	for i := range rows {
+		next[rows[i].ShowID]++
+		rows[i].Seq = next[rows[i].ShowID]
+	}
+	return nil
 }
 
 // asStored replaces the rows not inserted now by the comments as stored.
