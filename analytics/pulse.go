@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/siyu-live/siyu/live"
 )
 
@@ -79,46 +77,33 @@ type ChatLine struct {
 	Text     string             `json:"text"`
 	Status   live.CommentStatus `json:"status"`
 	At       time.Time          `json:"at"`
-	// StoredAt is when the comment was stored: the feed's order.
-	StoredAt time.Time `json:"-"`
+	// Seq is the comment's place in the order comments were stored: the
+	// feed's order.
+	Seq int64 `json:"-"`
 }
-
-// StoreSkew is how long before the latest comment a reader has seen
-// another may still be stored and become visible: moderators on every
-// replica store their own batches, each stamped just before its commit,
-// by their own clocks. Readers following stored comments look back this
-// far each time and drop the comments they already have.
-const StoreSkew = 10 * time.Second
 
 // maxFeedLines bounds one read of the feed.
 const maxFeedLines = 5000
 
-// FeedPlace is a place in the order comments were stored: a comment's
-// stored_at and id. The zero ID is before every comment stored at At.
-type FeedPlace struct {
-	At time.Time
-	ID string
-}
-
 // CommentsAfter returns the latest limit of a show's comments, oldest
 // first, when after is empty. Otherwise it returns what a reader holding
-// the comment with id after may lack: the comments stored since StoreSkew
-// before that one, in the order stored, so it repeats some the reader has
-// (readers drop them by id) but never misses one stored later with an
-// earlier id. Hidden comments are included, so moderators see what was
-// held back; deleted ones are not. limit is at most 5000.
+// the comment with id after lacks: the comments stored after that one,
+// in the order stored (live.Comment.Seq), which a comment stored later
+// with an earlier id does not escape. Hidden comments are included, so
+// moderators see what was held back; deleted ones are not. limit is at
+// most 5000.
 func (s *Service) CommentsAfter(ctx context.Context, showID, after string, limit int) ([]ChatLine, error) {
 	if limit <= 0 || limit > maxFeedLines {
 		limit = maxFeedLines
 	}
 	if after != "" {
-		var at []time.Time
-		if err := s.db.NewSelect().Table("comments").Column("stored_at").
-			Where("id = ? AND show_id = ? AND stored_at IS NOT NULL", after, showID).Scan(ctx, &at); err != nil {
+		var seq []int64
+		if err := s.db.NewSelect().Table("comments").Column("seq").
+			Where("id = ? AND show_id = ?", after, showID).Scan(ctx, &seq); err != nil {
 			return nil, fmt.Errorf("analytics: find comment %s: %w", after, err)
 		}
-		if len(at) == 1 {
-			return s.CommentsStoredAfter(ctx, showID, FeedPlace{At: at[0].Add(-StoreSkew)}, limit)
+		if len(seq) == 1 {
+			return s.CommentsSince(ctx, showID, seq[0], limit)
 		}
 		// A comment of another show, or none: everything after its id.
 	}
@@ -127,7 +112,7 @@ func (s *Service) CommentsAfter(ctx context.Context, showID, after string, limit
 	if after != "" {
 		q = q.Where("id > ?", after).OrderExpr("id ASC")
 	} else {
-		q = q.OrderExpr("id DESC")
+		q = q.OrderExpr("seq DESC")
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("analytics: read comments: %w", err)
@@ -138,40 +123,38 @@ func (s *Service) CommentsAfter(ctx context.Context, showID, after string, limit
 	return chatLines(rows), nil
 }
 
-// CommentsStoredAfter returns a show's comments stored after p, in the
-// order stored (then by id), at most limit (≤ 5000). Hidden comments are
-// included; deleted ones are not.
-func (s *Service) CommentsStoredAfter(ctx context.Context, showID string, p FeedPlace, limit int) ([]ChatLine, error) {
-	at := p.At.UTC()
-	return s.storedComments(ctx, limit, func(q *bun.SelectQuery) *bun.SelectQuery {
-		return q.Where("show_id = ? AND (stored_at > ? OR (stored_at = ? AND id > ?))", showID, at, at, p.ID)
-	})
-}
-
-// CommentsStoredBetween returns a show's comments stored from from to to,
-// both included, in the order stored (then by id), at most limit (≤ 5000).
-func (s *Service) CommentsStoredBetween(ctx context.Context, showID string, from, to time.Time, limit int) ([]ChatLine, error) {
-	return s.storedComments(ctx, limit, func(q *bun.SelectQuery) *bun.SelectQuery {
-		return q.Where("show_id = ? AND stored_at >= ? AND stored_at <= ?", showID, from.UTC(), to.UTC())
-	})
-}
-
-func (s *Service) storedComments(ctx context.Context, limit int, where func(*bun.SelectQuery) *bun.SelectQuery) ([]ChatLine, error) {
+// CommentsSince returns a show's comments numbered after seq, in the
+// order stored, at most limit (≤ 5000). Hidden comments are included;
+// deleted ones are not.
+func (s *Service) CommentsSince(ctx context.Context, showID string, seq int64, limit int) ([]ChatLine, error) {
 	if limit <= 0 || limit > maxFeedLines {
 		limit = maxFeedLines
 	}
 	var rows []live.Comment
-	q := where(s.db.NewSelect().Model(&rows)).Where("status <> ?", live.CommentDeleted)
-	if err := q.OrderExpr("stored_at ASC, id ASC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := s.db.NewSelect().Model(&rows).Where("show_id = ? AND seq > ? AND status <> ?", showID, seq, live.CommentDeleted).
+		OrderExpr("seq ASC").Limit(int64(limit)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("analytics: read stored comments: %w", err)
 	}
 	return chatLines(rows), nil
 }
 
+// FeedEnd is the number of a show's latest stored comment (0 when none
+// is stored): every comment up to it is visible.
+func (s *Service) FeedEnd(ctx context.Context, showID string) (int64, error) {
+	var seq []int64
+	if err := s.db.NewSelect().Table("comment_feeds").Column("seq").Where("show_id = ?", showID).Scan(ctx, &seq); err != nil {
+		return 0, fmt.Errorf("analytics: read the feed of show %s: %w", showID, err)
+	}
+	if len(seq) == 0 {
+		return 0, nil
+	}
+	return seq[0], nil
+}
+
 func chatLines(rows []live.Comment) []ChatLine {
 	out := make([]ChatLine, len(rows))
 	for i, r := range rows {
-		out[i] = ChatLine{ID: r.ID, MemberID: r.MemberID, Nickname: r.Nickname, Text: r.Text, Status: r.Status, At: r.CreatedAt.UTC(), StoredAt: r.StoredAt.UTC()}
+		out[i] = ChatLine{ID: r.ID, MemberID: r.MemberID, Nickname: r.Nickname, Text: r.Text, Status: r.Status, At: r.CreatedAt.UTC(), Seq: r.Seq}
 	}
 	return out
 }

@@ -311,10 +311,16 @@ func TestScriptedShow(t *testing.T) {
 				t.Fatalf("latest comments: %d, %v; want the 5 not deleted", len(latest), err)
 			}
 			last := latest[len(latest)-1]
-			// Another replica's moderator commits a comment posted before
-			// all of them, a second after the last one was stored.
+			for i := 1; i < len(latest); i++ {
+				if latest[i].Seq <= latest[i-1].Seq {
+					t.Errorf("latest: %s (stored %d) listed after %s (stored %d)", latest[i].ID, latest[i].Seq, latest[i-1].ID, latest[i-1].Seq)
+				}
+			}
+			// A comment posted before all of them is stored after them (by
+			// another replica's moderator), inserted without a number: the
+			// database numbers it after the last.
 			late := &live.Comment{ID: "0-late", ShowID: s.showID, MemberID: "m1", Nickname: "N_m1", Text: "迟到", Status: live.CommentVisible,
-				CreatedAt: live0, StoredAt: last.StoredAt.Add(time.Second)}
+				CreatedAt: live0, StoredAt: live0}
 			if _, err := s.w.db.NewInsert().Model(late).Exec(s.ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -324,21 +330,15 @@ func TestScriptedShow(t *testing.T) {
 				}
 			}()
 			after, err := s.w.analytics.CommentsAfter(s.ctx, s.showID, last.ID, 0)
-			if err != nil || len(after) == 0 || after[len(after)-1].ID != late.ID {
-				t.Fatalf("after %s: %+v, %v; want the late comment last", last.ID, after, err)
+			if err != nil || len(after) != 1 || after[0].ID != late.ID || after[0].Seq != last.Seq+1 {
+				t.Fatalf("after %s (stored %d): %+v, %v; want only the late comment, numbered next", last.ID, last.Seq, after, err)
 			}
-			for i := 1; i < len(after); i++ {
-				if after[i].StoredAt.Before(after[i-1].StoredAt) {
-					t.Errorf("after %s: %s stored before %s yet listed after it", last.ID, after[i].ID, after[i-1].ID)
-				}
+			end, err := s.w.analytics.FeedEnd(s.ctx, s.showID)
+			if err != nil || end != last.Seq+1 {
+				t.Fatalf("feed end %d, %v; want %d", end, err, last.Seq+1)
 			}
-			next, err := s.w.analytics.CommentsStoredAfter(s.ctx, s.showID, analytics.FeedPlace{At: last.StoredAt, ID: last.ID}, 0)
-			if err != nil || len(next) != 1 || next[0].ID != late.ID || !next[0].StoredAt.Equal(late.StoredAt) {
-				t.Fatalf("stored after the last: %+v, %v; want only the late comment", next, err)
-			}
-			window, err := s.w.analytics.CommentsStoredBetween(s.ctx, s.showID, last.StoredAt, late.StoredAt, 0)
-			if err != nil || len(window) < 2 || window[0].StoredAt.Before(last.StoredAt) || window[len(window)-1].ID != late.ID {
-				t.Fatalf("stored between the last and the late one: %+v, %v", window, err)
+			if next, err := s.w.analytics.CommentsSince(s.ctx, s.showID, end, 0); err != nil || len(next) != 0 {
+				t.Fatalf("after the feed's end: %+v, %v", next, err)
 			}
 		})
 

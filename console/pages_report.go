@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -18,8 +17,8 @@ type Analytics interface {
 	Report(ctx context.Context, showID string) (analytics.Report, error)
 	Pulse(ctx context.Context, showID string) (analytics.Pulse, error)
 	CommentsAfter(ctx context.Context, showID, after string, limit int) ([]analytics.ChatLine, error)
-	CommentsStoredAfter(ctx context.Context, showID string, p analytics.FeedPlace, limit int) ([]analytics.ChatLine, error)
-	CommentsStoredBetween(ctx context.Context, showID string, from, to time.Time, limit int) ([]analytics.ChatLine, error)
+	FeedEnd(ctx context.Context, showID string) (int64, error)
+	CommentsSince(ctx context.Context, showID string, seq int64, limit int) ([]analytics.ChatLine, error)
 	RecentOrders(ctx context.Context, showID string, limit int) ([]analytics.OrderLine, error)
 	ExportOrders(ctx context.Context, showID string, w io.Writer) error
 	ExportComments(ctx context.Context, showID string, w io.Writer) error

@@ -1,14 +1,12 @@
 package console
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,33 +31,28 @@ func (f *feed) Pulse(context.Context, string) (analytics.Pulse, error) {
 	return f.pulse, nil
 }
 
-func (f *feed) CommentsStoredAfter(_ context.Context, _ string, p analytics.FeedPlace, limit int) ([]analytics.ChatLine, error) {
-	return f.stored(func(c analytics.ChatLine) bool {
-		return c.StoredAt.After(p.At) || (c.StoredAt.Equal(p.At) && c.ID > p.ID)
-	}, limit), nil
-}
-
-func (f *feed) CommentsStoredBetween(_ context.Context, _ string, from, to time.Time, limit int) ([]analytics.ChatLine, error) {
-	return f.stored(func(c analytics.ChatLine) bool { return !c.StoredAt.Before(from) && !c.StoredAt.After(to) }, limit), nil
-}
-
-// stored returns the comments that match, in the order stored.
-func (f *feed) stored(match func(analytics.ChatLine) bool, limit int) []analytics.ChatLine {
+func (f *feed) FeedEnd(context.Context, string) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []analytics.ChatLine
-	for _, c := range f.comments {
-		if match(c) {
-			out = append(out, c)
-		}
-	}
-	slices.SortFunc(out, func(a, b analytics.ChatLine) int {
-		return cmp.Or(a.StoredAt.Compare(b.StoredAt), cmp.Compare(a.ID, b.ID))
-	})
+	return int64(len(f.comments)), nil
+}
+
+func (f *feed) CommentsSince(_ context.Context, _ string, seq int64, limit int) ([]analytics.ChatLine, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := append([]analytics.ChatLine(nil), f.comments[seq:]...)
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
-	return out
+	return out, nil
+}
+
+// store stores comments, numbering them after those stored before.
+func (f *feed) store(lines ...analytics.ChatLine) {
+	for _, c := range lines {
+		c.Seq = int64(len(f.comments)) + 1
+		f.comments = append(f.comments, c)
+	}
 }
 
 func (f *feed) RecentOrders(context.Context, string, int) ([]analytics.OrderLine, error) {
@@ -89,13 +82,14 @@ func next(t *testing.T, ch chan pulseEvent) pulseEvent {
 
 // TestPulseHub: a room sends its numbers once and again only when they
 // change, each comment once (none from before the listener came, and one
-// stored late with an earlier id and stamp too), and the orders when they
+// stored late with an earlier id too), and the orders when they
 // change; its poller stops with its last listener.
 func TestPulseHub(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	h := newPulseHub(10*time.Millisecond, stop)
-	f := &feed{pulse: analytics.Pulse{Viewers: 3}, comments: []analytics.ChatLine{{ID: "c1", Text: "before", StoredAt: time.Now()}}}
+	f := &feed{pulse: analytics.Pulse{Viewers: 3}}
+	f.store(analytics.ChatLine{ID: "c1", Text: "before"})
 	log := slog.New(slog.DiscardHandler)
 	ch, unsubscribe, err := h.subscribe(t.Context(), f, log, "show-1")
 	if err != nil {
@@ -109,7 +103,7 @@ func TestPulseHub(t *testing.T) {
 		t.Fatalf("second event %s %s", e.name, e.data)
 	}
 	f.change(func(f *feed) {
-		f.comments = append(f.comments, analytics.ChatLine{ID: "c2", Text: "hello", StoredAt: time.Now()})
+		f.store(analytics.ChatLine{ID: "c2", Text: "hello"})
 		f.orders = []analytics.OrderLine{{ID: "o1", Total: 8800, Status: "pending"}}
 	})
 	got := map[string]pulseEvent{}
@@ -128,20 +122,16 @@ func TestPulseHub(t *testing.T) {
 	if e := next(t, ch); e.name != "pulse" || !strings.Contains(string(e.data), `"likes":9`) {
 		t.Fatalf("after likes: %s %s", e.name, e.data)
 	}
-	// Another replica's moderator commits a comment posted before c2,
-	// stamped by a clock two seconds behind.
-	f.change(func(f *feed) {
-		f.comments = append(f.comments, analytics.ChatLine{ID: "c0", Text: "late", StoredAt: time.Now().Add(-2 * time.Second)})
-	})
+	// Another replica's moderator stores a comment posted before c2.
+	f.change(func(f *feed) { f.store(analytics.ChatLine{ID: "c0", Text: "late"}) })
 	if e := next(t, ch); e.name != "comments" || e.id != "c0" || strings.Contains(string(e.data), `"c2"`) {
 		t.Fatalf("after a late comment: %s %s (id %s)", e.name, e.data, e.id)
 	}
-	// A batch of 450 comments stored in one statement share their stamp:
-	// they go out 200 a refresh, each once.
+	// A batch of 450 comments stored at once goes out 200 a refresh,
+	// each once.
 	f.change(func(f *feed) {
-		at := time.Now()
 		for i := range 450 {
-			f.comments = append(f.comments, analytics.ChatLine{ID: fmt.Sprintf("d%03d", i), StoredAt: at})
+			f.store(analytics.ChatLine{ID: fmt.Sprintf("d%03d", i)})
 		}
 	})
 	seen := map[string]bool{}

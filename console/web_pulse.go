@@ -35,8 +35,8 @@ type pulseEvent struct {
 // pulseSource is what a room polls (*analytics.Service).
 type pulseSource interface {
 	Pulse(ctx context.Context, showID string) (analytics.Pulse, error)
-	CommentsStoredAfter(ctx context.Context, showID string, p analytics.FeedPlace, limit int) ([]analytics.ChatLine, error)
-	CommentsStoredBetween(ctx context.Context, showID string, from, to time.Time, limit int) ([]analytics.ChatLine, error)
+	FeedEnd(ctx context.Context, showID string) (int64, error)
+	CommentsSince(ctx context.Context, showID string, seq int64, limit int) ([]analytics.ChatLine, error)
 	RecentOrders(ctx context.Context, showID string, limit int) ([]analytics.OrderLine, error)
 }
 
@@ -57,12 +57,10 @@ type pulseHub struct {
 // pulseRoom is one show's poller and who listens to it.
 type pulseRoom struct {
 	subs map[chan pulseEvent]struct{}
-	// cursor is the last comment sent, in the order comments were stored
-	// (or where the room opened); sent holds the comments sent that were
-	// stored in the analytics.StoreSkew before it, to tell a comment
-	// stored late behind the cursor from one already sent.
-	cursor  analytics.FeedPlace
-	sent    map[string]time.Time
+	// cursor is the number of the last comment sent (or of the show's
+	// last comment when the room opened): comments are numbered in the
+	// order they became visible, so those after it are all unsent.
+	cursor  int64
 	orders  string // the orders last sent, as JSON
 	pulse   string // the numbers last sent, as JSON
 	cancel  context.CancelFunc
@@ -83,15 +81,11 @@ func (h *pulseHub) subscribe(ctx context.Context, src pulseSource, log *slog.Log
 	defer h.mu.Unlock()
 	room := h.rooms[showID]
 	if room == nil {
-		room = &pulseRoom{subs: map[chan pulseEvent]struct{}{}, cursor: analytics.FeedPlace{At: time.Now()}, sent: map[string]time.Time{}}
-		recent, err := src.CommentsStoredAfter(ctx, showID, analytics.FeedPlace{At: room.cursor.At.Add(-analytics.StoreSkew)}, 0)
+		end, err := src.FeedEnd(ctx, showID)
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, c := range recent {
-			room.sent[c.ID] = c.StoredAt
-			room.cursor = analytics.FeedPlace{At: c.StoredAt, ID: c.ID}
-		}
+		room = &pulseRoom{subs: map[chan pulseEvent]struct{}{}, cursor: end}
 		h.rooms[showID] = room
 	}
 	room.subs[ch] = struct{}{}
@@ -137,17 +131,10 @@ func (h *pulseHub) refresh(ctx context.Context, src pulseSource, showID string, 
 	if err != nil {
 		return err
 	}
-	// The comments stored after the cursor, and those stored in the
-	// StoreSkew before it: one committed late, with an earlier stamp, may
-	// have appeared there since.
 	h.mu.Lock()
 	cursor := room.cursor
 	h.mu.Unlock()
-	fresh, err := src.CommentsStoredAfter(ctx, showID, cursor, feedLines)
-	if err != nil {
-		return err
-	}
-	behind, err := src.CommentsStoredBetween(ctx, showID, cursor.At.Add(-analytics.StoreSkew), cursor.At, 0)
+	comments, err := src.CommentsSince(ctx, showID, cursor, feedLines)
 	if err != nil {
 		return err
 	}
@@ -167,7 +154,8 @@ func (h *pulseHub) refresh(ctx context.Context, src pulseSource, showID string, 
 		room.pulse = string(pj)
 		out = append(out, pulseEvent{name: "pulse", data: pj})
 	}
-	if comments := room.unsent(behind, fresh); len(comments) > 0 {
+	if len(comments) > 0 {
+		room.cursor = comments[len(comments)-1].Seq
 		cj, _ := json.Marshal(comments)
 		out = append(out, pulseEvent{name: "comments", id: comments[len(comments)-1].ID, data: cj})
 	}
@@ -188,43 +176,6 @@ func (h *pulseHub) refresh(ctx context.Context, src pulseSource, showID string, 
 	}
 	h.mu.Unlock()
 	return nil
-}
-
-// unsent returns what the room has not sent (at most feedLines): first
-// the comments of behind stored up to the cursor, which were committed
-// late, then those of fresh, moving the cursor over them. It counts them
-// as sent and forgets the sent comments stored more than StoreSkew before
-// the cursor. Called with h.mu held.
-func (room *pulseRoom) unsent(behind, fresh []analytics.ChatLine) []analytics.ChatLine {
-	var out []analytics.ChatLine
-	take := func(c analytics.ChatLine) {
-		if _, ok := room.sent[c.ID]; !ok {
-			out = append(out, c)
-			room.sent[c.ID] = c.StoredAt
-		}
-	}
-	for _, c := range behind {
-		if len(out) == feedLines {
-			break
-		}
-		if c.StoredAt.Before(room.cursor.At) || (c.StoredAt.Equal(room.cursor.At) && c.ID <= room.cursor.ID) {
-			take(c)
-		}
-	}
-	for _, c := range fresh {
-		if len(out) == feedLines {
-			break
-		}
-		take(c)
-		room.cursor = analytics.FeedPlace{At: c.StoredAt, ID: c.ID}
-	}
-	floor := room.cursor.At.Add(-analytics.StoreSkew)
-	for id, at := range room.sent {
-		if at.Before(floor) {
-			delete(room.sent, id)
-		}
-	}
-	return out
 }
 
 // current returns the room's last numbers and orders, for a new listener.
