@@ -160,8 +160,9 @@ func (w *ModerationWorker) members(ctx context.Context, taken []*takenComment) (
 	return found, errs
 }
 
-// storeComments inserts rows, skipping any already stored (a comment read
-// again after its moderator died), and answers the IDs it inserted.
+// storeComments inserts rows, numbered in their shows' feeds, a chunk a
+// transaction, skipping any already stored (a comment read again after
+// its moderator died), and answers the IDs it inserted.
 func storeComments(ctx context.Context, db bun.IDB, rows []Comment) (map[string]bool, error) {
 	stored := make(map[string]bool, len(rows))
 	for start := 0; start < len(rows); start += storeChunk {
