@@ -24,12 +24,14 @@ type recorder struct {
 	mu   sync.Mutex
 	got  []outbox.Row
 	fail error
+	// failID, when set, fails only the message with this id.
+	failID string
 }
 
 func (r *recorder) Enqueue(_ context.Context, row outbox.Row) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.fail != nil {
+	if r.fail != nil && (r.failID == "" || r.failID == row.ID) {
 		return r.fail
 	}
 	r.got = append(r.got, row)
@@ -104,6 +106,44 @@ func TestFailedEnqueueIsRetried(t *testing.T) {
 		}
 		if len(rec.got) != 1 {
 			t.Fatalf("relayed %d, want 1", len(rec.got))
+		}
+	})
+}
+
+// A pass stamps every message it enqueued and leaves the one that failed
+// for the next pass, with its attempt recorded.
+func TestPassWithOneFailure(t *testing.T) {
+	testsupport.EachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		for _, id := range []string{"m1", "m2", "m3", "m4"} {
+			if err := outbox.Add(ctx, db, outbox.Message{ID: id, TaskType: "test:batch"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec := &recorder{fail: errors.New("redis down"), failID: "m3"}
+		relay := outbox.NewRelay(db, rec, quiet, time.Hour, nil)
+		if n, err := relay.Flush(ctx); err != nil || n != 4 {
+			t.Fatalf("flush claimed %d, %v; want 4", n, err)
+		}
+		var rows []outbox.Row
+		if err := db.NewSelect().Model(&rows).OrderExpr("id").Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rows {
+			failed := row.ID == "m3"
+			if (row.SentAt == nil) != failed || (row.Attempts == 1) != failed {
+				t.Errorf("%s: sent_at %v, attempts %d", row.ID, row.SentAt, row.Attempts)
+			}
+		}
+		if n, _, err := outbox.Backlog(ctx, db); err != nil || n != 1 {
+			t.Fatalf("backlog %d %v, want the failed message", n, err)
+		}
+		rec.fail = nil
+		if _, err := relay.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.got) != 4 || rec.got[3].ID != "m3" {
+			t.Fatalf("relayed %+v, want the failed message last", rec.got)
 		}
 	})
 }
