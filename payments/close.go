@@ -44,7 +44,7 @@ func (s *Service) Cancel(ctx context.Context, memberID, orderID string) (Order, 
 // task each order schedules). An order paid, closed, or not yet expired is
 // left alone.
 func (s *Service) CloseExpired(ctx context.Context, orderID string) error {
-	r, _, err := loadOrder(ctx, s.db, orderID)
+	r, err := readOrder(ctx, s.db, orderID)
 	if errors.Is(err, ErrOrderNotFound) {
 		return nil
 	}

@@ -200,12 +200,21 @@ func outTradeNo(orderID string) string { return strings.ReplaceAll(orderID, "-",
 
 // loadOrder reads an order and its lines through db.
 func loadOrder(ctx context.Context, db bun.IDB, id string) (orderRow, []itemRow, error) {
-	var r orderRow
-	if err := db.NewSelect().Model(&r).Where("id = ?", id).Scan(ctx); err != nil {
-		return r, nil, notFound(err, ErrOrderNotFound)
+	r, err := readOrder(ctx, db, id)
+	if err != nil {
+		return r, nil, err
 	}
 	items, err := loadItems(ctx, db, id)
 	return r, items, err
+}
+
+// readOrder reads an order without its lines.
+func readOrder(ctx context.Context, db bun.IDB, id string) (orderRow, error) {
+	var r orderRow
+	if err := db.NewSelect().Model(&r).Where("id = ?", id).Scan(ctx); err != nil {
+		return r, notFound(err, ErrOrderNotFound)
+	}
+	return r, nil
 }
 
 func loadItems(ctx context.Context, db bun.IDB, orderID string) ([]itemRow, error) {

@@ -280,7 +280,7 @@ func (s *Service) SubmitRefund(ctx context.Context, refundID string) error {
 	if r.Status != RefundProcessing {
 		return nil
 	}
-	o, _, err := loadOrder(ctx, s.db, r.OrderID)
+	o, err := readOrder(ctx, s.db, r.OrderID)
 	if err != nil {
 		return err
 	}
