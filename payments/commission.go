@@ -57,18 +57,11 @@ func (r commissionRow) entry() CommissionEntry {
 		AvailableAt: r.AvailableAt.UTC(), CreatedAt: r.CreatedAt.UTC(), SettledAt: utc(r.SettledAt)}
 }
 
-// AccrueCommissions writes the accruals of a paid order's attribution: the
+// accrue writes, through db, the accruals of order r paid at paidAt: the
 // show's host and the member's inviter, each at their rate of the amount
 // paid, pending until the refund window ends. The ledger's unique key
-// makes a repeated run change nothing.
-func (s *Service) AccrueCommissions(ctx context.Context, orderID string) error {
-	r, _, err := loadOrder(ctx, s.db, orderID)
-	if err != nil {
-		return err
-	}
-	if r.PaidAt == nil {
-		return nil
-	}
+// makes a repeated write change nothing.
+func (s *Service) accrue(ctx context.Context, db bun.IDB, r orderRow, paidAt time.Time) error {
 	now := s.now()
 	var rows []commissionRow
 	for _, b := range []struct {
@@ -81,13 +74,31 @@ func (s *Service) AccrueCommissions(ctx context.Context, orderID string) error {
 		}
 		rows = append(rows, commissionRow{ID: newID(), OrderID: r.ID, BeneficiaryKind: b.kind, BeneficiaryID: b.id,
 			ShowID: r.ShowID, Basis: r.Total, Amount: amount, Status: CommissionPending,
-			AvailableAt: r.PaidAt.Add(s.cfg.RefundWindow), CreatedAt: now})
+			AvailableAt: paidAt.Add(s.cfg.RefundWindow), CreatedAt: now})
 	}
 	if len(rows) == 0 {
 		return nil
 	}
-	if _, err := s.db.NewInsert().Model(&rows).On("CONFLICT (order_id, refund_id, beneficiary_kind) DO NOTHING").Exec(ctx); err != nil {
+	if _, err := db.NewInsert().Model(&rows).On("CONFLICT (order_id, refund_id, beneficiary_kind) DO NOTHING").Exec(ctx); err != nil {
 		return fmt.Errorf("accrue commissions: %w", err)
+	}
+	return nil
+}
+
+// AccrueCommissions writes the accruals of a paid order. A payment writes
+// its accruals in its own transaction; this is the task that payments
+// queued before they did, still in the outbox or the queue during an
+// upgrade, so it must keep working.
+func (s *Service) AccrueCommissions(ctx context.Context, orderID string) error {
+	r, err := readOrder(ctx, s.db, orderID)
+	if err != nil {
+		return err
+	}
+	if r.PaidAt == nil {
+		return nil
+	}
+	if err := s.accrue(ctx, s.db, r, *r.PaidAt); err != nil {
+		return err
 	}
 	// Refunds that succeeded before this accrual found nothing to reverse.
 	var refunds []string

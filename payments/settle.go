@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-
-	"github.com/siyu-live/siyu/outbox"
 )
 
 // errReplay marks a notification whose id was already handled.
@@ -98,11 +96,9 @@ func (s *Service) applyTransaction(ctx context.Context, t Transaction, notificat
 			}
 		}
 		changed = true
-		return outbox.Add(ctx, tx, outbox.Message{
-			ID:       "accrue-commissions:" + o.ID,
-			TaskType: TaskAccrueCommissions,
-			Payload:  OrderTask{OrderID: o.ID},
-		})
+		// The ledger is written with the payment: no refund can precede
+		// it, and no paid order is ever without its accruals.
+		return s.accrue(ctx, tx, o, paidAt)
 	})
 	return changed, err
 }
