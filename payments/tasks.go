@@ -5,7 +5,7 @@ package payments
 const (
 	TaskCloseOrder        = "payments:close-order"
 	TaskCloseOrders       = "payments:close-orders"
-	TaskAccrueCommissions = "payments:accrue-commissions"
+	TaskAccrueCommissions = "payments:accrue-commissions" // no longer added: payments accrue in their own transaction; kept for messages queued before
 	TaskSubmitRefund      = "payments:submit-refund"
 	TaskReverseCommission = "payments:reverse-commissions"
 	TaskUploadShipping    = "payments:upload-shipping"
