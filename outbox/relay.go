@@ -135,8 +135,8 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		if len(sent) == 0 {
 			return nil
 		}
-		// One statement stamps the pass's enqueued rows: a busy second's
-		// payments relay hundreds at once.
+		// One statement stamps the pass's enqueued rows: a full pass
+		// relays a batch of hundreds at once.
 		if _, err := tx.NewUpdate().Model((*Row)(nil)).Set("sent_at = ?", time.Now().UTC()).
 			Where("id IN (?)", bun.In(sent)).Exec(ctx); err != nil {
 			return fmt.Errorf("mark outbox rows sent: %w", err)
